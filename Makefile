@@ -1,0 +1,43 @@
+# Clientele. `make run` serves the API locally; `make test` runs every test.
+GO       ?= go
+FUNCTIONS := portal companies projects
+
+MAX_BINARY_BYTES := 12582912
+LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
+
+.PHONY: run test build lint clean
+
+run:
+	$(GO) run ./infra/local run
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# make build: a linux/arm64 bootstrap per function in .build/<name>/, each
+# checked against the 12 MiB budget.
+build:
+	@set -e; for f in $(FUNCTIONS); do \
+		$(LAMBDA_FLAGS) $(GO) build $(BUILD_ARGS) -o .build/$$f/bootstrap ./functions/$$f; \
+		size=$$(stat -c %s .build/$$f/bootstrap); \
+		echo "$$f: $$size bytes"; \
+		if [ $$size -gt $(MAX_BINARY_BYTES) ]; then echo "$$f: bootstrap exceeds 12 MiB"; exit 1; fi; \
+	done
+
+# sam build (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
+lambda = $(LAMBDA_FLAGS) $(GO) build $(BUILD_ARGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+
+build-PortalFunction:
+	$(call lambda,portal)
+build-CompaniesFunction:
+	$(call lambda,companies)
+build-ProjectsFunction:
+	$(call lambda,projects)
+
+clean:
+	rm -rf .build

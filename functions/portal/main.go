@@ -1,0 +1,9 @@
+// Command portal is the Lambda function serving the portal routes of the API.
+package main
+
+import (
+	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/function"
+)
+
+func main() { function.Main(api.Portal) }

@@ -1,0 +1,117 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// CheckConsistency reads the whole table (a Scan: fine for a test helper,
+// never done by the product) and returns every broken invariant:
+//   - each live company has exactly its name guard, and each guard a company;
+//   - company.projectIds and project.companyIds mirror each other;
+//   - a project's primary client is one of its companies;
+//   - every history entry belongs to an existing company;
+//   - nothing is left half-deleted.
+func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
+	companies := map[string]map[string]types.AttributeValue{} // pk -> item
+	projects := map[string]map[string]types.AttributeValue{}
+	guards := map[string]map[string]types.AttributeValue{}
+	var history []string
+	var start map[string]types.AttributeValue
+	for {
+		out, err := st.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(Table), ExclusiveStartKey: start})
+		if err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		for _, it := range out.Items {
+			pk := sval(it, "PK")
+			switch sval(it, "type") {
+			case "company":
+				companies[pk] = it
+			case "project":
+				projects[pk] = it
+			case "company_name":
+				guards[pk] = it
+			case "history":
+				history = append(history, pk)
+			}
+		}
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			break
+		}
+	}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	portalOf := func(pk string) string { return strings.SplitN(pk, "#", 3)[1] }
+	companyIDs := map[string]bool{} // portal/id
+	for pk, c := range companies {
+		p, id := portalOf(pk), sval(c, "id")
+		companyIDs[p+"/"+id] = true
+		if _, ok := c["deleting"]; ok {
+			bad("company %s is left half-deleted", pk)
+		}
+		g, ok := guards["P#"+p+"#CN#"+sval(c, "nameKey")]
+		if !ok || sval(g, "companyId") != id {
+			bad("company %s has no name guard", pk)
+		}
+		for _, prid := range setval(c, "projectIds") {
+			pr, ok := projects["P#"+p+"#PR#"+prid]
+			if !ok {
+				bad("company %s names missing project %s", pk, prid)
+			} else if !slices.Contains(setval(pr, "companyIds"), id) {
+				bad("company %s names project %s, which does not name it", pk, prid)
+			}
+		}
+	}
+	for pk, g := range guards {
+		p := portalOf(pk)
+		if !companyIDs[p+"/"+sval(g, "companyId")] {
+			bad("name guard %s points to no company", pk)
+		}
+	}
+	for pk, pr := range projects {
+		p, id := portalOf(pk), sval(pr, "id")
+		if _, ok := pr["deleting"]; ok {
+			bad("project %s is left half-deleted", pk)
+		}
+		cids := setval(pr, "companyIds")
+		for _, cid := range cids {
+			c, ok := companies["P#"+p+"#C#"+cid]
+			if !ok {
+				bad("project %s names missing company %s", pk, cid)
+			} else if !slices.Contains(setval(c, "projectIds"), id) {
+				bad("project %s names company %s, which does not name it", pk, cid)
+			}
+		}
+		if primary := sval(pr, "primaryCompanyId"); primary != "" && !slices.Contains(cids, primary) {
+			bad("project %s has primary %s that is not one of its companies", pk, primary)
+		}
+	}
+	for _, pk := range history {
+		if _, ok := companies[pk]; !ok {
+			bad("history under %s has no company", pk)
+		}
+	}
+	slices.Sort(problems)
+	return slices.Compact(problems), nil
+}
+
+func sval(it map[string]types.AttributeValue, name string) string {
+	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func setval(it map[string]types.AttributeValue, name string) []string {
+	if v, ok := it[name].(*types.AttributeValueMemberSS); ok {
+		return v.Value
+	}
+	return nil
+}

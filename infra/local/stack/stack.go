@@ -1,0 +1,346 @@
+// Package stack is Clientele's local stack: DynamoDB (minidyn), S3
+// (gofakes3) and SES (a capturing mailbox) in process on loopback ports, a dev
+// JWT issuer, and an API Gateway emulation that routes from template.yaml to
+// the same handlers the Lambda functions run. Dev and tests only.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/truora/minidyn/server"
+
+	"github.com/clientele/clientele/infra/local/devjwt"
+	"github.com/clientele/clientele/infra/local/mailbox"
+	"github.com/clientele/clientele/infra/template"
+	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/awsclient"
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/clock"
+	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/ids"
+	"github.com/clientele/clientele/shared/openapi"
+)
+
+// Dev identity of the local stack's issuer; `token` signs with the same.
+const (
+	Issuer   = "http://127.0.0.1:3000/_local"
+	Audience = "clientele-local"
+	Table    = "clientele-local"
+	Bucket   = "clientele-exports-local"
+	Portal   = "demo"
+)
+
+// Functions maps each function of template.yaml to its router: the one
+// place to register a new function with the local stack.
+var Functions = map[string]func(api.Deps) *httpapi.Router{
+	"PortalFunction":    api.Portal,
+	"CompaniesFunction": api.Companies,
+	"ProjectsFunction":  api.Projects,
+}
+
+// Options configure a stack.
+type Options struct {
+	Template string          // path of template.yaml; found upwards from the working directory when empty
+	Key      *rsa.PrivateKey // dev signing key; generated when nil
+	Log      io.Writer       // request log; discarded when nil
+	Clock    interface {
+		clock.Clock
+		Advance(time.Duration) time.Time
+	} // the stack's clock; the real clock plus an offset when nil
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	Issuer  *devjwt.Issuer
+	Mail    *mailbox.Mailbox
+	Dynamo  *server.Server // for fault injection: EmulateFailure, EmulateFailureForTable
+	Clock   interface{ Advance(time.Duration) time.Time }
+	Store   *dynamo.Store
+	Routes  []template.Route
+	db      *dynamodb.Client
+	Routers map[string]*httpapi.Router // by function logical id
+
+	handler   http.Handler
+	dynFail   atomic.Pointer[func(op string) bool]
+	dynCalls  atomic.Int64
+	dynByOp   sync.Map // op -> *atomic.Int64
+	listeners []*http.Server
+}
+
+// Start starts the emulators, creates the table of template.yaml, seeds the
+// demo portal and builds the gateway.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	st := &Stack{Mail: nil}
+	var err error
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	var clk interface {
+		clock.Clock
+		Advance(time.Duration) time.Time
+	} = &clock.Offset{}
+	if opts.Clock != nil {
+		clk = opts.Clock
+	}
+	st.Clock = clk
+	logOut := opts.Log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	log := slog.New(slog.NewJSONHandler(logOut, nil))
+
+	tmplPath := opts.Template
+	if tmplPath == "" {
+		if tmplPath, err = template.FindFile(); err != nil {
+			return nil, err
+		}
+	}
+	tmpl, err := template.Load(tmplPath)
+	if err != nil {
+		return nil, err
+	}
+
+	// DynamoDB, counting requests by operation at the wire.
+	st.Dynamo = server.NewServer()
+	dynURL, err := st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.dynCalls.Add(1)
+		op := r.Header.Get("X-Amz-Target")
+		op = op[strings.LastIndexByte(op, '.')+1:]
+		n, _ := st.dynByOp.LoadOrStore(op, new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
+		if fail := st.dynFail.Load(); fail != nil && (*fail)(op) {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}`))
+			return
+		}
+		st.Dynamo.ServeHTTP(w, r)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	s3URL, err := st.serve(gofakes3.New(s3mem.New()).Server())
+	if err != nil {
+		return nil, err
+	}
+	st.Mail = mailbox.New(clk.Now)
+	sesURL, err := st.serve(st.Mail.SESHandler())
+	if err != nil {
+		return nil, err
+	}
+
+	// One SDK configuration for the whole process, as in a Lambda.
+	cfg := config.Config{TableName: Table, CursorSecret: randomSecret(), Region: "us-east-1",
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL}
+	awsCfg, err := awsclient.Load(ctx, cfg, awsconfig.WithCredentialsProvider(
+		credentials.NewStaticCredentialsProvider("local", "local", "")),
+		// Production's retry policy (3 attempts), with loopback-sized backoff.
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 20 * time.Millisecond })
+		}))
+	if err != nil {
+		return nil, err
+	}
+	if err = createResources(ctx, tmpl, awsCfg, cfg); err != nil {
+		return nil, err
+	}
+	deps, err := function.Build(cfg, awsCfg, clk, log)
+	if err != nil {
+		return nil, err
+	}
+	st.Store = deps.Store
+	st.db = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
+	if _, err = st.Store.UpdatePortal(ctx, Portal, func(cur clientele.Portal) (clientele.Portal, clientele.Changes, error) {
+		cur.Name = "Demo Portal"
+		return cur, clientele.Changes{"name": {To: cur.Name}}, nil
+	}); err != nil {
+		return nil, fmt.Errorf("seed portal %s: %w", Portal, err)
+	}
+
+	// Identity.
+	key := opts.Key
+	if key == nil {
+		if key, err = devjwt.GenerateKey(); err != nil {
+			return nil, err
+		}
+	}
+	st.Issuer = devjwt.NewIssuer(key, Issuer, Audience, clk.Now)
+	verifier, err := devjwt.NewVerifier(st.Issuer.JWKS(), Issuer, Audience, clk.Now)
+	if err != nil {
+		return nil, err
+	}
+
+	// Gateway, from template.yaml.
+	gw := &gateway{verifier: verifier, clock: clk, ids: ids.New(clk, nil)}
+	st.Routers = map[string]*httpapi.Router{}
+	for _, fn := range tmpl.Functions() {
+		build, ok := Functions[fn]
+		if !ok {
+			return nil, fmt.Errorf("template.yaml declares %s, which the local stack does not know (add it to stack.Functions)", fn)
+		}
+		st.Routers[fn] = build(deps)
+	}
+	st.Routes = tmpl.Routes()
+	for _, r := range st.Routes {
+		rt := st.Routers[r.Function]
+		if rt == nil {
+			return nil, fmt.Errorf("route %s names unknown function %s", r.Key(), r.Function)
+		}
+		if !slices.Contains(rt.Routes(), r.Key()) {
+			return nil, fmt.Errorf("route %s of template.yaml has no handler in %s", r.Key(), r.Function)
+		}
+		gw.routes = append(gw.routes, gatewayRoute{Route: r, segments: strings.Split(strings.Trim(r.Path, "/"), "/"), handler: invoker(rt.Invoke)})
+	}
+	st.handler = st.mux(gw)
+	return st, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// createResources creates the table exactly as template.yaml declares it,
+// and the exports bucket.
+func createResources(ctx context.Context, tmpl *template.Template, awsCfg aws.Config, cfg config.Config) error {
+	in, err := tmpl.CreateTableInput(cfg.TableName)
+	if err != nil {
+		return err
+	}
+	if _, err := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint).CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.BaseEndpoint, o.UsePathStyle = aws.String(cfg.S3Endpoint), true
+	})
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(Bucket)}); err != nil {
+		return fmt.Errorf("create bucket: %w", err)
+	}
+	return nil
+}
+
+// serve serves h on a loopback port and returns its URL.
+func (st *Stack) serve(h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	st.listeners = append(st.listeners, srv)
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String(), nil
+}
+
+func (st *Stack) mux(gw http.Handler) http.Handler {
+	m := http.NewServeMux()
+	m.Handle("/", gw)
+	m.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openapi.Spec)
+	})
+	m.Handle("GET /_local/mail", st.Mail.PageHandler())
+	m.Handle("GET /_local/mail.json", st.Mail.JSONHandler())
+	m.HandleFunc("GET /_local/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(st.Issuer.JWKS())
+	})
+	m.HandleFunc("GET /_local/clock", st.clockHandler)
+	m.HandleFunc("POST /_local/clock", st.clockHandler)
+	return m
+}
+
+// clockHandler moves the clock: POST {"advance": "25h"}.
+func (st *Stack) clockHandler(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method == http.MethodPost {
+		var in struct {
+			Advance string `json:"advance"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+		dec.DisallowUnknownFields()
+		d, err := time.Duration(0), dec.Decode(&in)
+		if err == nil {
+			d, err = time.ParseDuration(in.Advance)
+		}
+		if err != nil || d < 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"message":"body must be {\"advance\": \"<positive Go duration, e.g. 25h>\"}"}`))
+			return
+		}
+		st.Clock.Advance(d)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{"now": st.Store.Now().Format(time.RFC3339)})
+}
+
+// Handler serves the API, /openapi.yaml and /_local/*.
+func (st *Stack) Handler() http.Handler { return st.handler }
+
+// DynamoCalls returns how many DynamoDB requests reached the emulator.
+func (st *Stack) DynamoCalls() int64 { return st.dynCalls.Load() }
+
+// DynamoCallsByOp returns the requests per DynamoDB operation.
+func (st *Stack) DynamoCallsByOp() map[string]int64 {
+	out := map[string]int64{}
+	st.dynByOp.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// FailDynamo makes every DynamoDB request for which fail returns true answer
+// 500 InternalServerError, until FailDynamo(nil). Unlike minidyn's
+// EmulateFailure it can pick requests by operation and order, to fail a
+// multi-step operation midway.
+func (st *Stack) FailDynamo(fail func(op string) bool) {
+	if fail == nil {
+		st.dynFail.Store(nil)
+		return
+	}
+	st.dynFail.Store(&fail)
+}
+
+// Token returns a staff token of the dev issuer.
+func (st *Stack) Token(portal, role, subject string) string {
+	t, err := st.Issuer.Token(portal, role, subject, 12*time.Hour)
+	if err != nil {
+		panic(err) // signing with an in-memory RSA key does not fail
+	}
+	return t
+}
+
+// Close stops the emulators.
+func (st *Stack) Close() {
+	for _, s := range st.listeners {
+		_ = s.Close()
+	}
+}
+

@@ -1,0 +1,791 @@
+package template
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	cfndynamodb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/cloudformation/global"
+	"github.com/awslabs/goformation/v7/cloudformation/policies"
+)
+
+// wantRoutes is every route template.yaml must declare, no more, no less. Add
+// a route here when adding it to the template.
+var wantRoutes = []Route{
+	{Method: "GET", Path: "/v1/portal", Function: "PortalFunction"},
+	{Method: "PATCH", Path: "/v1/portal", Function: "PortalFunction"},
+
+	{Method: "POST", Path: "/v1/companies", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies/{companyId}", Function: "CompaniesFunction"},
+	{Method: "PATCH", Path: "/v1/companies/{companyId}", Function: "CompaniesFunction"},
+	{Method: "DELETE", Path: "/v1/companies/{companyId}", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies/{companyId}/history", Function: "CompaniesFunction"},
+
+	{Method: "POST", Path: "/v1/projects", Function: "ProjectsFunction"},
+	{Method: "GET", Path: "/v1/projects", Function: "ProjectsFunction"},
+	{Method: "GET", Path: "/v1/projects/{projectId}", Function: "ProjectsFunction"},
+	{Method: "PATCH", Path: "/v1/projects/{projectId}", Function: "ProjectsFunction"},
+	{Method: "DELETE", Path: "/v1/projects/{projectId}", Function: "ProjectsFunction"},
+	{Method: "POST", Path: "/v1/projects/{projectId}/companies", Function: "ProjectsFunction"},
+	{Method: "PUT", Path: "/v1/projects/{projectId}/primary-company", Function: "ProjectsFunction"},
+	{Method: "DELETE", Path: "/v1/projects/{projectId}/companies/{companyId}", Function: "ProjectsFunction"},
+}
+
+// wantActions is the exact set of DynamoDB actions each function may use.
+var wantActions = map[string][]string{
+	"PortalFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"CompaniesFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+}
+
+// wantTimeout is each function's effective timeout in seconds: cascading
+// deletes get 28 s, just under HTTP API's 30 s integration limit.
+var wantTimeout = map[string]int{
+	"PortalFunction":    10,
+	"CompaniesFunction": 28,
+	"ProjectsFunction":  28,
+}
+
+func load(t *testing.T) (*Template, string) {
+	t.Helper()
+	path, err := FindFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl, path
+}
+
+func globalFunction(t *testing.T, tmpl *Template) *global.Function {
+	t.Helper()
+	g, err := tmpl.cfn.GetServerlessGlobalFunction()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestFunctions(t *testing.T) {
+	tmpl, path := load(t)
+	g := globalFunction(t, tmpl)
+
+	// The functions are exactly those that serve wantRoutes.
+	var want []string
+	for _, r := range wantRoutes {
+		if !slices.Contains(want, r.Function) {
+			want = append(want, r.Function)
+		}
+	}
+	sort.Strings(want)
+	if got := tmpl.Functions(); !slices.Equal(got, want) {
+		t.Fatalf("Functions() = %v, want %v", got, want)
+	}
+
+	for _, id := range tmpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			fn, err := tmpl.cfn.GetServerlessFunctionWithName(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A function's own value overrides Globals.Function.
+			runtime := aws.ToString(first(fn.Runtime, g.Runtime))
+			handler := aws.ToString(first(fn.Handler, g.Handler))
+			timeout := aws.ToInt(first(fn.Timeout, g.Timeout))
+			memory := aws.ToInt(first(fn.MemorySize, g.MemorySize))
+			arch := fn.Architectures
+			if arch == nil && g.Architectures != nil {
+				arch = *g.Architectures
+			}
+			codeURI := ""
+			if fn.CodeUri != nil {
+				codeURI = aws.ToString(fn.CodeUri.String)
+			}
+			checks := []struct {
+				name      string
+				got, want any
+			}{
+				{"Runtime", runtime, "provided.al2023"},
+				{"Architectures", arch, []string{"arm64"}},
+				{"Handler", handler, "bootstrap"},
+				{"CodeUri", codeURI, "."},
+				{"Metadata.BuildMethod", fn.AWSCloudFormationMetadata["BuildMethod"], "makefile"},
+				{"MemorySize", memory, 256},
+				{"Timeout", timeout, wantTimeout[id]},
+			}
+			for _, c := range checks {
+				if !reflect.DeepEqual(c.got, c.want) {
+					t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
+
+	// The Makefile is SAM's build entry point (BuildMethod makefile): it
+	// must have a build-<LogicalId> target for every function.
+	t.Run("Makefile", func(t *testing.T) {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(path), "Makefile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		for _, id := range tmpl.Functions() {
+			target := "build-" + id + ":"
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, target) }) {
+				t.Errorf("Makefile has no %q target", target)
+			}
+		}
+	})
+}
+
+func first[T any](ps ...*T) *T {
+	for _, p := range ps {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func TestLogGroups(t *testing.T) {
+	tmpl, _ := load(t)
+	// Every function's log group is declared, so that retention applies.
+	type group struct{ name, retention any }
+	var groups []group
+	for _, res := range tmpl.raw["Resources"].(map[string]any) {
+		if lookup(res, "Type") == "AWS::Logs::LogGroup" {
+			groups = append(groups, group{lookup(res, "Properties", "LogGroupName"), lookup(res, "Properties", "RetentionInDays")})
+		}
+	}
+	for _, id := range tmpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			name := map[string]any{"Fn::Sub": "/aws/lambda/${" + id + "}"}
+			i := slices.IndexFunc(groups, func(g group) bool { return reflect.DeepEqual(g.name, name) })
+			if i < 0 {
+				t.Fatalf("no AWS::Logs::LogGroup named /aws/lambda/${%s}", id)
+			}
+			if want := map[string]any{"Ref": "LogRetentionDays"}; !reflect.DeepEqual(groups[i].retention, want) {
+				t.Errorf("RetentionInDays = %v, want %v", groups[i].retention, want)
+			}
+		})
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	tmpl, _ := load(t)
+	want := slices.Clone(wantRoutes)
+	sort.Slice(want, func(i, j int) bool { return want[i].Key() < want[j].Key() })
+	got := tmpl.Routes()
+	if !slices.Equal(got, want) {
+		t.Errorf("routes differ\n got: %v\nwant: %v", got, want)
+		for _, r := range got {
+			if !slices.Contains(want, r) {
+				t.Errorf("unexpected route %s -> %s (public %v)", r.Key(), r.Function, r.Public)
+			}
+		}
+		for _, r := range want {
+			if !slices.Contains(got, r) {
+				t.Errorf("missing route %s -> %s (public %v)", r.Key(), r.Function, r.Public)
+			}
+		}
+	}
+
+	// Every HttpApi event attaches to our HttpApi with an upper-case method
+	// (goformation drops the ApiId Ref, so read the raw view).
+	for _, id := range tmpl.Functions() {
+		events, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Events").(map[string]any)
+		for name, ev := range events {
+			if lookup(ev, "Type") != "HttpApi" {
+				continue
+			}
+			t.Run(id+"/"+name, func(t *testing.T) {
+				if got, want := lookup(ev, "Properties", "ApiId"), map[string]any{"Ref": "HttpApi"}; !reflect.DeepEqual(got, want) {
+					t.Errorf("ApiId = %v, want %v", got, want)
+				}
+				if m, _ := lookup(ev, "Properties", "Method").(string); m != strings.ToUpper(m) {
+					t.Errorf("Method %q is not upper-case", m)
+				}
+			})
+		}
+	}
+}
+
+func TestRouteKey(t *testing.T) {
+	tests := []struct {
+		route Route
+		want  string
+	}{
+		{Route{Method: "GET", Path: "/v1/portal"}, "GET /v1/portal"},
+		{Route{Method: "DELETE", Path: "/v1/companies/{companyId}"}, "DELETE /v1/companies/{companyId}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := tt.route.Key(); got != tt.want {
+				t.Errorf("Key() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLeastPrivilege reads the policies from the raw view: goformation turns
+// !GetAtt Table.Arn into null and "${Table.Arn}/index/*" into "/index/*".
+func TestLeastPrivilege(t *testing.T) {
+	tmpl, _ := load(t)
+	tableARN := map[string]any{"Fn::GetAtt": "Table.Arn"}
+	tableARNList := map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}
+	indexARN := map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}
+	isTable := func(r any) bool {
+		return reflect.DeepEqual(r, tableARN) || reflect.DeepEqual(r, tableARNList)
+	}
+
+	for _, id := range tmpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			props, _ := lookup(tmpl.raw, "Resources", id, "Properties").(map[string]any)
+			for _, k := range []string{"Role", "ManagedPolicies"} {
+				if _, ok := props[k]; ok {
+					t.Errorf("%s is set: permissions must be the inline policies checked here", k)
+				}
+			}
+			policies, ok := props["Policies"].([]any)
+			if !ok || len(policies) == 0 {
+				t.Fatal("no Policies list")
+			}
+			var actions []string
+			for i, p := range policies {
+				stmts, ok := lookup(p, "Statement").([]any)
+				if !ok {
+					// A managed policy name or SAM policy template cannot be
+					// checked here (DynamoDBCrudPolicy, for one, allows Scan).
+					t.Errorf("policy %d is not an inline {Statement: [...]} document: %v", i, p)
+					continue
+				}
+				for j, s := range stmts {
+					st, _ := s.(map[string]any)
+					where := fmt.Sprintf("policy %d statement %d (%v)", i, j, st["Sid"])
+					for _, k := range []string{"NotAction", "NotResource"} {
+						if _, ok := st[k]; ok {
+							t.Errorf("%s: %s grants everything but a list", where, k)
+						}
+					}
+					if st["Effect"] != "Allow" {
+						t.Errorf("%s: Effect = %v, want Allow", where, st["Effect"])
+					}
+					acts := asList(st["Action"])
+					if len(acts) == 0 {
+						t.Errorf("%s: no Action", where)
+					}
+					dynamo := false
+					for _, a := range acts {
+						s, ok := a.(string)
+						switch {
+						case !ok:
+							t.Errorf("%s: Action %v is not a literal", where, a)
+						case strings.Contains(s, "*"):
+							t.Errorf("%s: wildcard Action %q", where, s)
+						case strings.EqualFold(s, "dynamodb:Scan"):
+							t.Errorf("%s: dynamodb:Scan is not allowed (list with Query)", where)
+						}
+						if strings.HasPrefix(strings.ToLower(s), "dynamodb:") {
+							dynamo = true
+							actions = append(actions, s)
+						}
+					}
+					res := asList(st["Resource"])
+					if len(res) == 0 {
+						t.Errorf("%s: no Resource", where)
+					}
+					for _, r := range res {
+						if r == "*" {
+							t.Errorf("%s: Resource \"*\"", where)
+						}
+						if dynamo && !isTable(r) && !reflect.DeepEqual(r, indexARN) {
+							t.Errorf("%s: DynamoDB Resource %v is neither the table ARN nor ${Table.Arn}/index/*", where, r)
+						}
+						// Only Query can use an index; item actions on
+						// index ARNs would be noise that hides mistakes.
+						if reflect.DeepEqual(r, indexARN) {
+							for _, a := range acts {
+								if a != "dynamodb:Query" {
+									t.Errorf("%s: %v on the indexes: only dynamodb:Query reads an index", where, a)
+								}
+							}
+						}
+					}
+				}
+			}
+			sort.Strings(actions)
+			actions = slices.Compact(actions)
+			if want := wantActions[id]; !slices.Equal(actions, want) {
+				t.Errorf("DynamoDB actions = %v, want %v", actions, want)
+			}
+		})
+	}
+}
+
+// asList normalizes an IAM field that may be one value or a list.
+func asList(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}
+
+func TestTable(t *testing.T) {
+	tmpl, _ := load(t)
+	tbl, err := tmpl.cfn.GetDynamoDBTableWithName("Table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsis := map[string]string{}
+	for _, g := range tbl.GlobalSecondaryIndexes {
+		proj := ""
+		if g.Projection != nil {
+			proj = aws.ToString(g.Projection.ProjectionType)
+		}
+		gsis[g.IndexName] = keys(g.KeySchema) + " " + proj
+	}
+	attrs := map[string]string{}
+	for _, a := range tbl.AttributeDefinitions {
+		attrs[a.AttributeName] = a.AttributeType
+	}
+	ttl := ""
+	if s := tbl.TimeToLiveSpecification; s != nil && s.Enabled {
+		ttl = aws.ToString(s.AttributeName)
+	}
+	pitr := tbl.PointInTimeRecoverySpecification != nil && aws.ToBool(tbl.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled)
+	sse := tbl.SSESpecification != nil && tbl.SSESpecification.SSEEnabled
+
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"BillingMode", aws.ToString(tbl.BillingMode), "PAY_PER_REQUEST"},
+		{"KeySchema", keys(tbl.KeySchema), "PK HASH, SK RANGE"},
+		{"AttributeDefinitions", attrs, map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL"}},
+		{"TimeToLiveSpecification", ttl, "expiresAt"},
+		{"PointInTimeRecoveryEnabled", pitr, true},
+		{"DeletionProtectionEnabled", aws.ToBool(tbl.DeletionProtectionEnabled), true},
+		{"SSEEnabled", sse, true},
+		{"DeletionPolicy", tbl.AWSCloudFormationDeletionPolicy, policies.DeletionPolicy("Retain")},
+		{"UpdateReplacePolicy", tbl.AWSCloudFormationUpdateReplacePolicy, policies.UpdateReplacePolicy("Retain")},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %#v, want %#v", c.got, c.want)
+			}
+		})
+	}
+}
+
+func keys(ks []cfndynamodb.Table_KeySchema) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, k.AttributeName+" "+k.KeyType)
+	}
+	return strings.Join(s, ", ")
+}
+
+func TestExportsBucket(t *testing.T) {
+	tmpl, _ := load(t)
+	b, err := tmpl.cfn.GetS3BucketWithName("ExportsBucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("PublicAccessBlock", func(t *testing.T) {
+		p := b.PublicAccessBlockConfiguration
+		if p == nil {
+			t.Fatal("no PublicAccessBlockConfiguration")
+		}
+		for name, v := range map[string]*bool{
+			"BlockPublicAcls":       p.BlockPublicAcls,
+			"BlockPublicPolicy":     p.BlockPublicPolicy,
+			"IgnorePublicAcls":      p.IgnorePublicAcls,
+			"RestrictPublicBuckets": p.RestrictPublicBuckets,
+		} {
+			if !aws.ToBool(v) {
+				t.Errorf("%s is not true", name)
+			}
+		}
+	})
+
+	t.Run("Encryption", func(t *testing.T) {
+		if b.BucketEncryption == nil || len(b.BucketEncryption.ServerSideEncryptionConfiguration) == 0 {
+			t.Fatal("no BucketEncryption")
+		}
+		for _, r := range b.BucketEncryption.ServerSideEncryptionConfiguration {
+			if r.ServerSideEncryptionByDefault == nil {
+				t.Fatal("encryption rule without ServerSideEncryptionByDefault")
+			}
+			if alg := r.ServerSideEncryptionByDefault.SSEAlgorithm; !slices.Contains([]string{"AES256", "aws:kms", "aws:kms:dsse"}, alg) {
+				t.Errorf("SSEAlgorithm = %q", alg)
+			}
+		}
+	})
+
+	t.Run("OwnershipControls", func(t *testing.T) {
+		if b.OwnershipControls == nil || len(b.OwnershipControls.Rules) != 1 ||
+			aws.ToString(b.OwnershipControls.Rules[0].ObjectOwnership) != "BucketOwnerEnforced" {
+			t.Errorf("OwnershipControls = %+v, want one BucketOwnerEnforced rule", b.OwnershipControls)
+		}
+	})
+
+	t.Run("Lifecycle", func(t *testing.T) {
+		if b.LifecycleConfiguration == nil {
+			t.Fatal("no LifecycleConfiguration")
+		}
+		expires, aborts := false, false
+		for _, r := range b.LifecycleConfiguration.Rules {
+			if r.Status != "Enabled" {
+				continue
+			}
+			prefix := aws.ToString(r.Prefix)
+			if prefix == "exports/" && aws.ToInt(r.ExpirationInDays) == 7 {
+				expires = true
+			}
+			// Bucket-wide or at least over exports/, where uploads go.
+			if a := r.AbortIncompleteMultipartUpload; a != nil && a.DaysAfterInitiation == 1 && (prefix == "" || prefix == "exports/") {
+				aborts = true
+			}
+		}
+		if !expires {
+			t.Error("no enabled rule expiring exports/ after 7 days")
+		}
+		if !aborts {
+			t.Error("no enabled rule aborting incomplete multipart uploads after 1 day")
+		}
+	})
+
+	t.Run("DenyInsecureTransport", func(t *testing.T) {
+		found := false
+		for _, res := range tmpl.raw["Resources"].(map[string]any) {
+			if lookup(res, "Type") != "AWS::S3::BucketPolicy" ||
+				!reflect.DeepEqual(lookup(res, "Properties", "Bucket"), map[string]any{"Ref": "ExportsBucket"}) {
+				continue
+			}
+			stmts, _ := lookup(res, "Properties", "PolicyDocument", "Statement").([]any)
+			for _, s := range stmts {
+				if lookup(s, "Effect") == "Deny" && lookup(s, "Condition", "Bool", "aws:SecureTransport") == "false" &&
+					slices.ContainsFunc(asList(lookup(s, "Resource")), func(r any) bool {
+						return reflect.DeepEqual(r, map[string]any{"Fn::Sub": "${ExportsBucket.Arn}/*"})
+					}) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Error("no bucket policy on ExportsBucket denying aws:SecureTransport false on its objects")
+		}
+	})
+}
+
+// TestHTTPAPI reads Auth from the raw view: goformation resolves the
+// parameter Refs of JwtConfiguration to null.
+func TestHTTPAPI(t *testing.T) {
+	tmpl, _ := load(t)
+	if _, err := tmpl.cfn.GetServerlessHttpApiWithName("HttpApi"); err != nil {
+		t.Fatal(err)
+	}
+	auth := lookup(tmpl.raw, "Resources", "HttpApi", "Properties", "Auth")
+	jwt := lookup(auth, "Authorizers", "StaffJwt")
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"DefaultAuthorizer", lookup(auth, "DefaultAuthorizer"), "StaffJwt"},
+		{"IdentitySource", lookup(jwt, "IdentitySource"), "$request.header.Authorization"},
+		{"issuer", lookup(jwt, "JwtConfiguration", "issuer"), map[string]any{"Ref": "JwtIssuer"}},
+		{"audience", lookup(jwt, "JwtConfiguration", "audience"), []any{map[string]any{"Ref": "JwtAudience"}}},
+		{"JwtIssuer parameter", lookup(tmpl.raw, "Parameters", "JwtIssuer", "Type"), "String"},
+		{"JwtAudience parameter", lookup(tmpl.raw, "Parameters", "JwtAudience", "Type"), "String"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %#v, want %#v", c.got, c.want)
+			}
+		})
+	}
+}
+
+func TestParametersAndOutputs(t *testing.T) {
+	tmpl, _ := load(t)
+	params := map[string]struct {
+		typ string
+		def any
+	}{
+		"JwtIssuer":            {"String", nil},
+		"JwtAudience":          {"String", nil},
+		"ExportLinkTtlSeconds": {"Number", float64(900)},
+		"LogRetentionDays":     {"Number", float64(30)},
+		"MailFrom":             {"String", "no-reply@example.com"},
+	}
+	for name, want := range params {
+		t.Run("Parameters/"+name, func(t *testing.T) {
+			p := lookup(tmpl.raw, "Parameters", name)
+			if p == nil {
+				t.Fatal("missing")
+			}
+			if got := lookup(p, "Type"); got != want.typ {
+				t.Errorf("Type = %v, want %v", got, want.typ)
+			}
+			if got := lookup(p, "Default"); got != want.def {
+				t.Errorf("Default = %v, want %v", got, want.def)
+			}
+		})
+	}
+	for _, name := range []string{"ApiUrl", "TableName", "ExportsBucketName"} {
+		t.Run("Outputs/"+name, func(t *testing.T) {
+			if _, ok := tmpl.cfn.Outputs[name]; !ok {
+				t.Error("missing")
+			}
+		})
+	}
+	t.Run("CursorSecret", func(t *testing.T) {
+		gen := lookup(tmpl.raw, "Resources", "CursorSecret", "Properties", "GenerateSecretString")
+		if lookup(tmpl.raw, "Resources", "CursorSecret", "Type") != "AWS::SecretsManager::Secret" ||
+			lookup(gen, "ExcludePunctuation") != true || lookup(gen, "PasswordLength") != float64(48) {
+			t.Errorf("CursorSecret: want a generated 48-character secret without punctuation, got %v", gen)
+		}
+	})
+}
+
+func TestEnvVars(t *testing.T) {
+	tmpl, _ := load(t)
+	for _, id := range tmpl.Functions() {
+		t.Run(id, func(t *testing.T) {
+			got := tmpl.EnvVars(id)
+			want := map[string]string{"TABLE_NAME": "", "CURSOR_SECRET": "", "LOG_LEVEL": "info"}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("EnvVars = %v, want %v", got, want)
+			}
+		})
+	}
+	// The secret reaches the functions as a deploy-time dynamic reference,
+	// so a cold start makes no Secrets Manager call.
+	t.Run("CURSOR_SECRET", func(t *testing.T) {
+		got := lookup(tmpl.raw, "Globals", "Function", "Environment", "Variables", "CURSOR_SECRET")
+		want := map[string]any{"Fn::Sub": "{{resolve:secretsmanager:${CursorSecret}:SecretString}}"}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("CURSOR_SECRET = %v, want %v", got, want)
+		}
+	})
+	t.Run("TABLE_NAME", func(t *testing.T) {
+		got := lookup(tmpl.raw, "Globals", "Function", "Environment", "Variables", "TABLE_NAME")
+		if want := map[string]any{"Ref": "Table"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("TABLE_NAME = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestCreateTableInput(t *testing.T) {
+	tmpl, _ := load(t)
+	in, err := tmpl.CreateTableInput("clientele-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsis := map[string]string{}
+	for _, g := range in.GlobalSecondaryIndexes {
+		gsis[aws.ToString(g.IndexName)] = sdkKeys(g.KeySchema) + " " + string(g.Projection.ProjectionType)
+	}
+	attrs := map[string]ddbtypes.ScalarAttributeType{}
+	for _, a := range in.AttributeDefinitions {
+		attrs[aws.ToString(a.AttributeName)] = a.AttributeType
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"TableName", aws.ToString(in.TableName), "clientele-test"},
+		{"BillingMode", in.BillingMode, ddbtypes.BillingModePayPerRequest},
+		{"KeySchema", sdkKeys(in.KeySchema), "PK HASH, SK RANGE"},
+		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL"}},
+		{"ProvisionedThroughput", in.ProvisionedThroughput, (*ddbtypes.ProvisionedThroughput)(nil)},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %#v, want %#v", c.got, c.want)
+			}
+		})
+	}
+}
+
+func sdkKeys(ks []ddbtypes.KeySchemaElement) string {
+	var s []string
+	for _, k := range ks {
+		s = append(s, aws.ToString(k.AttributeName)+" "+string(k.KeyType))
+	}
+	return strings.Join(s, ", ")
+}
+
+// A minimal template for the error and merge cases below.
+const miniTemplate = `Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Environment:
+      Variables:
+        A: global
+        B: !Ref Thing
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: %s
+      KeySchema:
+        - AttributeName: PK
+          KeyType: HASH
+      AttributeDefinitions:
+        - AttributeName: PK
+          AttributeType: S
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Environment:
+        Variables:
+          A: own
+          C: 3
+      Events:
+%s
+`
+
+const (
+	getPortal = `        Get:
+          Type: HttpApi
+          Properties:
+            Path: /v1/portal
+            Method: get
+            Auth:
+              Authorizer: NONE`
+	getPortalAgain = getPortal + `
+        Again:
+          Type: HttpApi
+          Properties:
+            Path: /v1/portal
+            Method: GET`
+	noPath = `        Get:
+          Type: HttpApi
+          Properties:
+            Method: GET`
+)
+
+func writeTemplate(t *testing.T, billing, events string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.WriteFile(path, fmt.Appendf(nil, miniTemplate, billing, events), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		path    string
+		wantErr string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "nope.yaml"), "no such file"},
+		{"event without Path", writeTemplate(t, "PAY_PER_REQUEST", noPath), "needs Method and Path"},
+		{"duplicate route", writeTemplate(t, "PAY_PER_REQUEST", getPortalAgain), "declared by both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Load() error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestMiniTemplate(t *testing.T) {
+	tmpl, err := Load(writeTemplate(t, "PAY_PER_REQUEST", getPortal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Routes", func(t *testing.T) {
+		want := []Route{{Method: "GET", Path: "/v1/portal", Function: "Fn", Public: true}}
+		if got := tmpl.Routes(); !slices.Equal(got, want) {
+			t.Errorf("Routes() = %v, want %v", got, want)
+		}
+	})
+	t.Run("EnvVars", func(t *testing.T) {
+		// The function's own value wins; an intrinsic reads as "".
+		want := map[string]string{"A": "own", "B": "", "C": "3"}
+		if got := tmpl.EnvVars("Fn"); !reflect.DeepEqual(got, want) {
+			t.Errorf("EnvVars = %v, want %v", got, want)
+		}
+	})
+	t.Run("provisioned table", func(t *testing.T) {
+		tmpl, err := Load(writeTemplate(t, "PROVISIONED", getPortal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tmpl.CreateTableInput("x"); err == nil || !strings.Contains(err.Error(), "PAY_PER_REQUEST") {
+			t.Errorf("CreateTableInput error = %v, want a PAY_PER_REQUEST error", err)
+		}
+	})
+}
+
+func TestFindFile(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, FileName), []byte("Resources: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nested := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(nested, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(nested)
+	got, err := FindFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.EvalSymlinks(filepath.Join(root, FileName))
+	if got, _ = filepath.EvalSymlinks(got); got != want {
+		t.Errorf("FindFile() = %q, want %q", got, want)
+	}
+}
+
+// TestLoadConcurrent guards the lock around goformation's parser, which
+// mutates a global map on every call (go test -race catches a regression).
+func TestLoadConcurrent(t *testing.T) {
+	path, err := FindFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			if _, err := Load(path); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

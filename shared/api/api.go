@@ -1,0 +1,68 @@
+// Package api holds the handlers of Clientele's HTTP API, one router per
+// Lambda function. Handlers decode and validate, call the store, and render;
+// the rules live in package clientele and the conditions in package dynamo.
+package api
+
+import (
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/clock"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// Deps is what the handlers need; built once per process.
+type Deps struct {
+	Store      *dynamo.Store
+	Cursors    *httpapi.Cursors
+	Clock      clock.Clock
+	Log        *slog.Logger
+	APIBaseURL string // optional; else the host the caller used
+}
+
+func (d Deps) router() *httpapi.Router { return httpapi.NewRouter(d.Log, d.Store, d.Clock) }
+
+// List is the body of every list response.
+type List[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// page renders a store page with a cursor sealed to the portal and query.
+func page[T any](d Deps, r *httpapi.Request, query string, p dynamo.Page[T]) *httpapi.Response {
+	out := List[T]{Items: p.Items}
+	if c := d.Cursors.Seal(r.Principal.PortalID, query, p.Next); c != "" {
+		out.NextCursor = &c
+	}
+	return httpapi.JSON(200, out)
+}
+
+// listArgs parses limit and cursor for a query.
+func listArgs(d Deps, r *httpapi.Request, query string) (int, map[string]string, error) {
+	limit, err := r.Limit()
+	if err != nil {
+		return 0, nil, err
+	}
+	start, err := d.Cursors.Open(r.Principal.PortalID, query, r.Query("cursor"))
+	return limit, start, err
+}
+
+// pathID returns a path parameter that must be an id; anything else cannot
+// exist, so it is a 404 like any other unknown id.
+func pathID(r *httpapi.Request, name, what string) (string, error) {
+	id := r.Param(name)
+	if !clientele.ValidID(id) {
+		return "", clientele.Errorf(clientele.NotFound, "no such %s", what)
+	}
+	return id, nil
+}
+
+// queryKey fingerprints a list query for its cursors.
+func queryKey(route string, filters ...string) string {
+	return route + "?" + url.PathEscape(strings.Join(filters, "\x00"))
+}
+
+func actor(r *httpapi.Request) clientele.Actor { return r.Principal.Actor() }

@@ -1,0 +1,138 @@
+package api_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var updateReadme = flag.Bool("update", false, "rewrite the access-pattern table in README.md")
+
+// budget is one row of the README's access-pattern table: what an endpoint
+// does to DynamoDB and how many requests that costs, measured below.
+type budget struct {
+	endpoint string
+	ops      string
+	want     int
+	run      func(e *env) resp
+}
+
+func TestRequestBudget(t *testing.T) {
+	e := newEnv(t)
+	c1 := e.createCompany("Budget one")
+	c2 := e.createCompany("Budget two")
+	c3 := e.createCompany("Budget three")
+	p1 := e.createProject("Budget project", map[string]any{"companyIds": []string{c1}})
+	p2 := e.createProject("Budget empty")
+	lone := e.createCompany("Budget lone")
+	rows := []budget{
+		{"GET /v1/portal", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/portal", e.owner, nil) }},
+		{"PATCH /v1/portal", "GetItem + TransactWriteItems(Update)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/portal", e.owner, map[string]any{"inviteLinkTtlHours": 72})
+		}},
+		{"POST /v1/companies", "TransactWriteItems(Put company, Put name guard, Put history)", 1, func(e *env) resp {
+			return e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Budget new"})
+		}},
+		{"POST /v1/companies (with projectIds)", "TransactGetItems(projects) + TransactWriteItems(+ Update per project)", 2, func(e *env) resp {
+			return e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Budget linked", "projectIds": []string{p2}})
+		}},
+		{"POST (any, with Idempotency-Key)", "+ GetItem(record); the record is Put in the same transaction", 2, func(e *env) resp {
+			return e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Budget keyed"}, "Idempotency-Key", "budget")
+		}},
+		{"POST (replayed Idempotency-Key)", "GetItem(record)", 1, func(e *env) resp {
+			return e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Budget keyed"}, "Idempotency-Key", "budget")
+		}},
+		{"GET /v1/companies", "Query(GSI1, one page)", 1, func(e *env) resp { return e.call("GET", "/v1/companies?limit=2", e.owner, nil) }},
+		{"GET /v1/companies?q=", "Query(GSI1, begins_with)", 1, func(e *env) resp { return e.call("GET", "/v1/companies?q=budg", e.owner, nil) }},
+		{"GET /v1/companies/{companyId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/companies/"+c1, e.owner, nil) }},
+		{"PATCH /v1/companies/{companyId}", "GetItem + TransactWriteItems(Update, Put history)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/companies/"+c1, e.owner, map[string]any{"website": "https://budget.example"})
+		}},
+		{"PATCH /v1/companies/{companyId} (rename)", "GetItem + TransactWriteItems(Update, Put history, Delete old guard, Put new guard)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/companies/"+c1, e.owner, map[string]any{"name": "Budget one renamed"})
+		}},
+		{"GET /v1/companies/{companyId}/history", "Query(PK, from the company item down: proves it exists)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/companies/"+c1+"/history", e.owner, nil)
+		}},
+		{"DELETE /v1/companies/{companyId} (no projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + GetItem + Query + BatchWriteItem + Query + TransactWriteItems(Delete company, guard); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems), +2 per 100 history entries", 7, func(e *env) resp {
+			return e.call("DELETE", "/v1/companies/"+lone, e.owner, nil)
+		}},
+		{"POST /v1/projects", "TransactWriteItems(Put project)", 1, func(e *env) resp {
+			return e.call("POST", "/v1/projects", e.owner, map[string]any{"name": "Budget p"})
+		}},
+		{"POST /v1/projects (with companyIds)", "TransactGetItems(companies) + TransactWriteItems(+ Update and history per company)", 2, func(e *env) resp {
+			return e.call("POST", "/v1/projects", e.owner, map[string]any{"name": "Budget p2", "companyIds": []string{c2}})
+		}},
+		{"GET /v1/projects", "Query(GSI1, one page)", 1, func(e *env) resp { return e.call("GET", "/v1/projects", e.owner, nil) }},
+		{"GET /v1/projects/{projectId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/projects/"+p1, e.owner, nil) }},
+		{"PATCH /v1/projects/{projectId}", "GetItem + TransactWriteItems(Update)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/projects/"+p1, e.owner, map[string]any{"billing": "fixed"})
+		}},
+		{"POST /v1/projects/{projectId}/companies", "TransactGetItems(project, company) + TransactWriteItems(Update project, Update company, Put history)", 2, func(e *env) resp {
+			return e.call("POST", "/v1/projects/"+p1+"/companies", e.owner, map[string]any{"companyId": c3})
+		}},
+		{"PUT /v1/projects/{projectId}/primary-company", "GetItem + TransactWriteItems(Update project, Put 2 history)", 2, func(e *env) resp {
+			return e.call("PUT", "/v1/projects/"+p1+"/primary-company", e.owner, map[string]any{"companyId": c3})
+		}},
+		{"DELETE /v1/projects/{projectId}/companies/{companyId}", "GetItem + TransactWriteItems(Update project, Update company, Put history)", 2, func(e *env) resp {
+			return e.call("DELETE", "/v1/projects/"+p1+"/companies/"+c3, e.owner, nil)
+		}},
+		{"DELETE /v1/projects/{projectId} (no companies)", "GetItem + TransactWriteItems(mark) + GetItem + TransactWriteItems(Delete); +2 per 40 companies (GetItem, TransactWriteItems)", 4, func(e *env) resp {
+			return e.call("DELETE", "/v1/projects/"+p2+"x", e.owner, nil)
+		}},
+	}
+	// The last row needs a project with no companies of its own.
+	bare := e.createProject("Budget bare")
+	rows[len(rows)-1].run = func(e *env) resp { return e.call("DELETE", "/v1/projects/"+bare, e.owner, nil) }
+
+	for _, row := range rows {
+		t.Run(row.endpoint, func(t *testing.T) {
+			before := e.st.DynamoCalls()
+			r := row.run(e)
+			if r.Status >= 300 {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			if got := int(e.st.DynamoCalls() - before); got != row.want {
+				t.Fatalf("%d DynamoDB requests, budget %d", got, row.want)
+			}
+		})
+	}
+	checkReadmeTable(t, rows)
+}
+
+// checkReadmeTable keeps README.md's access-pattern table equal to the
+// measured budgets; -update rewrites it.
+func checkReadmeTable(t *testing.T, rows []budget) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("| Endpoint | DynamoDB operations | Requests |\n|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| `%s` | %s | %d |\n", r.endpoint, r.ops, r.want)
+	}
+	table := b.String()
+	path := filepath.Join("..", "..", "README.md")
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- access-patterns:begin -->\n", "<!-- access-patterns:end -->"
+	i, j := strings.Index(string(readme), begin), strings.Index(string(readme), end)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the %q ... %q markers", begin, end)
+	}
+	current := string(readme[i+len(begin) : j])
+	if current == table {
+		return
+	}
+	if *updateReadme {
+		out := string(readme[:i+len(begin)]) + table + string(readme[j:])
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("README.md's access-pattern table is stale; run: go test ./shared/api -run TestRequestBudget -update")
+}

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// Companies is the router of the companies function.
+func Companies(d Deps) *httpapi.Router {
+	rt := d.router()
+	rt.Handle("POST /v1/companies", httpapi.Write, d.createCompany)
+	rt.Handle("GET /v1/companies", httpapi.Read, d.listCompanies)
+	rt.Handle("GET /v1/companies/{companyId}", httpapi.Read, d.getCompany)
+	rt.Handle("PATCH /v1/companies/{companyId}", httpapi.Write, d.patchCompany)
+	rt.Handle("DELETE /v1/companies/{companyId}", httpapi.Write, d.deleteCompany)
+	rt.Handle("GET /v1/companies/{companyId}/history", httpapi.Read, d.companyHistory)
+	return rt
+}
+
+func companyURL(id string) string { return "/v1/companies/" + id }
+
+func (d Deps) createCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in clientele.CompanyInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	c, err := clientele.NewCompany(in, "", d.Store.NewID(), d.Store.Now())
+	if err != nil {
+		return nil, err
+	}
+	resp := httpapi.Created(companyURL(c.ID), c.Version, c)
+	if _, err := d.Store.CreateCompany(ctx, r.Principal.PortalID, c, actor(r), r.Record(resp)); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (d Deps) listCompanies(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	q := clientele.NameKey(r.Query("q"))
+	query := queryKey("companies", q)
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.ListCompanies(ctx, r.Principal.PortalID, q, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	return page(d, r, query, p), nil
+}
+
+func (d Deps) getCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.Store.GetCompany(ctx, r.Principal.PortalID, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, c), c.Version), nil
+}
+
+func (d Deps) patchCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	var patch clientele.CompanyPatch
+	if err := r.Decode(&patch); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.Store.UpdateCompany(ctx, r.Principal.PortalID, id, actor(r), func(cur clientele.Company) (clientele.Company, clientele.Changes, error) {
+		if err := pre.Check(cur.Version); err != nil {
+			return cur, nil, err
+		}
+		return patch.Apply(cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, c), c.Version), nil
+}
+
+func (d Deps) deleteCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	// notify is accepted now so clients can send it; it mails the company's
+	// users once they exist.
+	if _, err := r.Bool("notify"); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, func(c clientele.Company) error { return pre.Check(c.Version) }); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+func (d Deps) companyHistory(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	query := queryKey("company-history", id)
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.CompanyHistory(ctx, r.Principal.PortalID, id, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	return page(d, r, query, p), nil
+}

@@ -1,0 +1,353 @@
+package api_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/clientele/clientele/infra/local/devjwt"
+)
+
+func TestProblemDetails(t *testing.T) {
+	e := newEnv(t)
+	big := `{"name":"` + strings.Repeat("a", 1<<20) + `"}`
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		body        any
+		contentType string
+		wantStatus  int
+		wantFields  []string
+	}{
+		{"missing name", "POST", "/v1/companies", map[string]any{"type": "business"}, "", 400, []string{"name"}},
+		{"field errors are all listed", "POST", "/v1/companies", map[string]any{"name": " ", "type": "corp", "contactEmail": "nope", "website": "ftp://x"}, "", 400, []string{"name", "type", "contactEmail", "website"}},
+		{"unknown field", "POST", "/v1/companies", map[string]any{"name": "A", "colour": "red"}, "", 400, []string{"colour"}},
+		{"wrong type", "POST", "/v1/projects", map[string]any{"name": 7}, "", 400, []string{"name"}},
+		{"bad billing", "POST", "/v1/projects", map[string]any{"name": "P", "billing": "hourly"}, "", 400, []string{"billing"}},
+		{"bad project id", "POST", "/v1/companies", map[string]any{"name": "A", "projectIds": []string{"x"}}, "", 400, []string{"projectIds[0]"}},
+		{"unknown project", "POST", "/v1/companies", map[string]any{"name": "A", "projectIds": []string{"01JBZZZZZZZZZZZZZZZZZZZZZZ"}}, "", 400, []string{"projectIds[0]"}},
+		{"bad seat limit", "PATCH", "/v1/portal", map[string]any{"clientSeatLimit": -1, "inviteLinkTtlHours": 0}, "", 400, []string{"clientSeatLimit", "inviteLinkTtlHours"}},
+		{"not JSON", "POST", "/v1/companies", "name=A", "text/plain", 415, nil},
+		{"too large", "POST", "/v1/companies", big, "", 413, nil},
+		{"bad limit", "GET", "/v1/companies?limit=500", nil, "", 400, []string{"limit"}},
+		{"bad notify", "DELETE", "/v1/companies/01JBZZZZZZZZZZZZZZZZZZZZZZ?notify=maybe", nil, "", 400, []string{"notify"}},
+		{"unknown id", "GET", "/v1/companies/01JBZZZZZZZZZZZZZZZZZZZZZZ", nil, "", 404, nil},
+		{"malformed id", "GET", "/v1/projects/not-an-id", nil, "", 404, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.st.DynamoCallsByOp()
+			var headers []string
+			if tt.contentType != "" {
+				headers = []string{"Content-Type", tt.contentType}
+			}
+			r := e.call(tt.method, tt.path, e.owner, tt.body, headers...)
+			want(t, r, tt.wantStatus)
+			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q", ct)
+			}
+			p := r.JSON()
+			if p["status"].(float64) != float64(tt.wantStatus) || p["title"] == "" || p["type"] == "" {
+				t.Fatalf("problem %v", p)
+			}
+			var got []string
+			fes, _ := p["errors"].([]any)
+			for _, fe := range fes {
+				got = append(got, fe.(map[string]any)["field"].(string))
+			}
+			if tt.wantFields != nil && fmt.Sprint(got) != fmt.Sprint(tt.wantFields) {
+				t.Fatalf("fields %v, want %v", got, tt.wantFields)
+			}
+			// Bad input writes nothing.
+			after := e.st.DynamoCallsByOp()
+			for _, op := range []string{"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"} {
+				if after[op] != before[op] {
+					t.Fatalf("%s was called for a rejected request", op)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	e := newEnv(t)
+	seen := map[string]bool{}
+	for _, r := range []resp{
+		e.call("GET", "/v1/portal", e.owner, nil),
+		e.call("GET", "/v1/companies/01JBZZZZZZZZZZZZZZZZZZZZZZ", e.owner, nil),
+		e.call("POST", "/v1/companies", e.owner, map[string]any{}),
+		e.call("GET", "/v1/portal", e.st.Token("demo", "member", "m"), nil),
+	} {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || seen[id] {
+			t.Fatalf("X-Request-Id %q missing or repeated on %d", id, r.Status)
+		}
+		seen[id] = true
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("Cache-Control %q", r.Header.Get("Cache-Control"))
+		}
+	}
+}
+
+func TestRoles(t *testing.T) {
+	e := newEnv(t)
+	id := e.createCompany("Acme")
+	tests := []struct {
+		role   string
+		method string
+		path   string
+		body   any
+		want   int
+	}{
+		{"member", "GET", "/v1/companies", nil, 200},
+		{"member", "GET", "/v1/companies/" + id, nil, 200},
+		{"member", "GET", "/v1/portal", nil, 200},
+		{"member", "POST", "/v1/companies", map[string]any{"name": "M"}, 403},
+		{"member", "PATCH", "/v1/companies/" + id, map[string]any{"name": "M"}, 403},
+		{"member", "DELETE", "/v1/companies/" + id, nil, 403},
+		{"member", "PATCH", "/v1/portal", map[string]any{"name": "M"}, 403},
+		{"member", "POST", "/v1/projects", map[string]any{"name": "M"}, 403},
+		{"admin", "POST", "/v1/companies", map[string]any{"name": "By admin"}, 201},
+		{"admin", "PATCH", "/v1/portal", map[string]any{"name": "Renamed"}, 200},
+		{"owner", "POST", "/v1/projects", map[string]any{"name": "By owner"}, 201},
+		{"guest", "GET", "/v1/companies", nil, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.role+" "+tt.method+" "+tt.path, func(t *testing.T) {
+			want(t, e.call(tt.method, tt.path, e.st.Token("demo", tt.role, "u-"+tt.role), tt.body), tt.want)
+		})
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	e := newEnv(t)
+	now := e.clock.Now()
+	other, err := devjwt.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := devjwt.NewIssuer(other, "http://127.0.0.1:3000/_local", "clientele-local", e.clock.Now)
+	claims := func(change func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "http://127.0.0.1:3000/_local", "aud": "clientele-local", "sub": "s",
+			"portal_id": "demo", "role": "owner", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		change(c)
+		return c
+	}
+	sign := func(c jwt.MapClaims) string {
+		tok, err := e.st.Issuer.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(func(jwt.MapClaims) {})).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	forgedTok, _ := forged.Token("demo", "owner", "s", time.Hour)
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"no token", ""},
+		{"garbage", "not.a.jwt"},
+		{"expired", sign(claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Second).Unix() }))},
+		{"not yet valid", sign(claims(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() }))},
+		{"wrong issuer", sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }))},
+		{"wrong audience", sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" }))},
+		{"bad signature", forgedTok},
+		{"alg none", none},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.call("GET", "/v1/companies", tt.token, nil)
+			want(t, r, 401)
+			if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("WWW-Authenticate %q", r.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+	t.Run("valid token", func(t *testing.T) {
+		want(t, e.call("GET", "/v1/companies", sign(claims(func(jwt.MapClaims) {})), nil), 200)
+	})
+	t.Run("token without portal", func(t *testing.T) {
+		r := e.call("GET", "/v1/companies", sign(claims(func(c jwt.MapClaims) { delete(c, "portal_id") })), nil)
+		want(t, r, 401)
+		if r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("the handler's 401 must be problem+json, got %q", r.Header.Get("Content-Type"))
+		}
+	})
+}
+
+func TestPagination(t *testing.T) {
+	e := newEnv(t)
+	var names []string
+	for i := range 7 {
+		n := fmt.Sprintf("Company %02d", i)
+		names = append(names, n)
+		e.createCompany(n)
+	}
+	e.createCompany("Other name")
+	var got []string
+	cursor := ""
+	pages := 0
+	for {
+		path := "/v1/companies?q=company&limit=3"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := e.call("GET", path, e.owner, nil)
+		want(t, r, 200)
+		pages++
+		for _, it := range r.JSON()["items"].([]any) {
+			got = append(got, it.(map[string]any)["name"].(string))
+		}
+		next, _ := r.JSON()["nextCursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(names) || pages != 3 {
+		t.Fatalf("got %v in %d pages, want %v in 3", got, pages, names)
+	}
+
+	first := e.call("GET", "/v1/companies?limit=2", e.owner, nil).String("nextCursor")
+	tampered := []byte(first)
+	tampered[5] ^= 2
+	other := e.st.Token("other", "owner", "o")
+	tests := []struct {
+		name  string
+		path  string
+		token string
+	}{
+		{"tampered", "/v1/companies?cursor=" + url.QueryEscape(string(tampered)), e.owner},
+		{"another portal", "/v1/companies?cursor=" + url.QueryEscape(first), other},
+		{"another query", "/v1/companies?q=x&cursor=" + url.QueryEscape(first), e.owner},
+		{"another list", "/v1/projects?cursor=" + url.QueryEscape(first), e.owner},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want(t, e.call("GET", tt.path, tt.token, nil), 400)
+		})
+	}
+}
+
+func TestETag(t *testing.T) {
+	e := newEnv(t)
+	id := e.createCompany("Versioned")
+	r := e.call("GET", "/v1/companies/"+id, e.owner, nil)
+	etag := r.Header.Get("ETag")
+	if etag != `"1"` {
+		t.Fatalf("ETag %q", etag)
+	}
+	r = e.call("PATCH", "/v1/companies/"+id, e.owner, map[string]any{"website": "https://versioned.example"}, "If-Match", etag)
+	want(t, r, 200)
+	if r.Header.Get("ETag") != `"2"` || r.JSON()["version"].(float64) != 2 {
+		t.Fatalf("after patch: ETag %q body %s", r.Header.Get("ETag"), r.Body)
+	}
+	r = e.call("PATCH", "/v1/companies/"+id, e.owner, map[string]any{"name": "Stale"}, "If-Match", etag)
+	want(t, r, 412)
+	if e.call("GET", "/v1/companies/"+id, e.owner, nil).String("name") != "Versioned" {
+		t.Fatal("a 412 must not write")
+	}
+	want(t, e.call("DELETE", "/v1/companies/"+id, e.owner, nil, "If-Match", etag), 412)
+	want(t, e.call("PATCH", "/v1/companies/"+id, e.owner, map[string]any{"name": "Fresh"}, "If-Match", `"2"`), 200)
+	want(t, e.call("DELETE", "/v1/companies/"+id, e.owner, nil, "If-Match", `"3"`), 204)
+
+	// The portal honours If-Match too.
+	p := e.call("GET", "/v1/portal", e.owner, nil)
+	want(t, e.call("PATCH", "/v1/portal", e.owner, map[string]any{"name": "X"}, "If-Match", `"99"`), 412)
+	want(t, e.call("PATCH", "/v1/portal", e.owner, map[string]any{"name": "X"}, "If-Match", p.Header.Get("ETag")), 200)
+}
+
+func TestIdempotency(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"name": "Once"}
+	first := e.call("POST", "/v1/companies", e.owner, body, "Idempotency-Key", "k-1")
+	want(t, first, 201)
+	writes := e.st.DynamoCallsByOp()["TransactWriteItems"]
+	again := e.call("POST", "/v1/companies", e.owner, body, "Idempotency-Key", "k-1")
+	if again.Status != first.Status || string(again.Body) != string(first.Body) || again.Header.Get("Location") != first.Header.Get("Location") {
+		t.Fatalf("replay differs: %d %s vs %d %s", again.Status, again.Body, first.Status, first.Body)
+	}
+	if again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("a replay must say so")
+	}
+	if e.st.DynamoCallsByOp()["TransactWriteItems"] != writes {
+		t.Fatal("a replay must not write")
+	}
+	want(t, e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Twice"}, "Idempotency-Key", "k-1"), 422)
+	// Keys are per caller: another admin's k-1 is a new request.
+	want(t, e.call("POST", "/v1/companies", e.st.Token("demo", "admin", "someone-else"), map[string]any{"name": "Other"}, "Idempotency-Key", "k-1"), 201)
+	// After 24 h the key is forgotten.
+	e.clock.Advance(25 * time.Hour)
+	e.owner = e.st.Token("demo", "owner", "owner-1") // the old token expired too
+	want(t, e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Later"}, "Idempotency-Key", "k-1"), 201)
+
+	t.Run("20 concurrent requests with one key do the work once", func(t *testing.T) {
+		pid := e.createProject("Idempotent project")
+		body := map[string]any{"company": map[string]any{"name": "Raced"}}
+		results := parallel(20, func(int) resp {
+			r, err := e.try("POST", "/v1/projects/"+pid+"/companies", e.owner, body, "Idempotency-Key", "race")
+			if err != nil {
+				t.Error(err)
+			}
+			return r
+		})
+		for _, r := range results {
+			if r.Status != 201 || string(r.Body) != string(results[0].Body) {
+				t.Fatalf("got %d %s, want every answer equal to %s", r.Status, r.Body, results[0].Body)
+			}
+		}
+		list := e.call("GET", "/v1/companies?q=raced", e.owner, nil).JSON()["items"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("%d companies created, want 1", len(list))
+		}
+		if got := strs(e.call("GET", "/v1/projects/"+pid, e.owner, nil).JSON()["companyIds"]); len(got) != 1 {
+			t.Fatalf("project has %v", got)
+		}
+	})
+}
+
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t)
+	cid := e.createCompany("Tenant A company")
+	pid := e.createProject("Tenant A project", map[string]any{"companyIds": []string{cid}})
+	b := e.st.Token("tenant-b", "owner", "b")
+	for _, r := range e.st.Routes {
+		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid).Replace(r.Path)
+		if !strings.Contains(r.Path, "{") {
+			continue // collection routes: checked below
+		}
+		t.Run(r.Key(), func(t *testing.T) {
+			var body any
+			switch r.Method {
+			case "PATCH":
+				body = map[string]any{"name": "hijacked"}
+			case "PUT":
+				body = map[string]any{"companyId": cid}
+			case "POST":
+				body = map[string]any{"companyId": cid}
+			}
+			want(t, e.call(r.Method, path, b, body), 404)
+		})
+	}
+	if items := e.call("GET", "/v1/companies", b, nil).JSON()["items"].([]any); len(items) != 0 {
+		t.Fatalf("portal B sees %v", items)
+	}
+	if items := e.call("GET", "/v1/projects", b, nil).JSON()["items"].([]any); len(items) != 0 {
+		t.Fatalf("portal B sees %v", items)
+	}
+	// Portal B cannot link A's company to its own project either.
+	bp := e.call("POST", "/v1/projects", b, map[string]any{"name": "B"})
+	want(t, e.call("POST", "/v1/projects/"+bp.String("id")+"/companies", b, map[string]any{"companyId": cid}), 404)
+	want(t, e.call("POST", "/v1/companies", b, map[string]any{"name": "B co", "projectIds": []string{pid}}), 400)
+	// A's data is intact.
+	want(t, e.call("GET", "/v1/companies/"+cid, e.owner, nil), 200)
+	if e.call("GET", "/v1/projects/"+pid, e.owner, nil).String("name") != "Tenant A project" {
+		t.Fatal("project changed")
+	}
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"context"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/idempotency"
+)
+
+// Projects is the router of the projects function.
+func Projects(d Deps) *httpapi.Router {
+	rt := d.router()
+	rt.Handle("POST /v1/projects", httpapi.Write, d.createProject)
+	rt.Handle("GET /v1/projects", httpapi.Read, d.listProjects)
+	rt.Handle("GET /v1/projects/{projectId}", httpapi.Read, d.getProject)
+	rt.Handle("PATCH /v1/projects/{projectId}", httpapi.Write, d.patchProject)
+	rt.Handle("DELETE /v1/projects/{projectId}", httpapi.Write, d.deleteProject)
+	rt.Handle("POST /v1/projects/{projectId}/companies", httpapi.Write, d.addProjectCompany)
+	rt.Handle("PUT /v1/projects/{projectId}/primary-company", httpapi.Write, d.setPrimaryCompany)
+	rt.Handle("DELETE /v1/projects/{projectId}/companies/{companyId}", httpapi.Write, d.removeProjectCompany)
+	return rt
+}
+
+func projectURL(id string) string { return "/v1/projects/" + id }
+
+func (d Deps) createProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in clientele.ProjectInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	p, err := clientele.NewProject(in, d.Store.NewID(), d.Store.Now())
+	if err != nil {
+		return nil, err
+	}
+	resp := httpapi.Created(projectURL(p.ID), p.Version, p)
+	if _, err := d.Store.CreateProject(ctx, r.Principal.PortalID, p, actor(r), r.Record(resp)); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (d Deps) listProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	query := queryKey("projects")
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.ListProjects(ctx, r.Principal.PortalID, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	return page(d, r, query, p), nil
+}
+
+func (d Deps) getProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.GetProject(ctx, r.Principal.PortalID, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+}
+
+func (d Deps) patchProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	var patch clientele.ProjectPatch
+	if err := r.Decode(&patch); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.UpdateProject(ctx, r.Principal.PortalID, id, func(cur clientele.Project) (clientele.Project, clientele.Changes, error) {
+		if err := pre.Check(cur.Version); err != nil {
+			return cur, nil, err
+		}
+		return patch.Apply(cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+}
+
+func (d Deps) deleteProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Store.DeleteProject(ctx, r.Principal.PortalID, id, actor(r), func(p clientele.Project) error { return pre.Check(p.Version) }); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// addCompanyInput is the body of POST /v1/projects/{id}/companies.
+type addCompanyInput struct {
+	CompanyID *string                 `json:"companyId"`
+	Company   *clientele.CompanyInput `json:"company"`
+	Primary   *bool                   `json:"primary"`
+}
+
+// ProjectCompany is the answer to adding a company to a project.
+type ProjectCompany struct {
+	Project clientele.Project `json:"project"`
+	Company clientele.Company `json:"company"`
+}
+
+func (d Deps) addProjectCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	prid, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	var in addCompanyInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	var created *clientele.Company
+	cid := ""
+	switch {
+	case (in.CompanyID == nil) == (in.Company == nil):
+		f.Add("companyId", "give exactly one of companyId and company")
+	case in.CompanyID != nil && !clientele.ValidID(*in.CompanyID):
+		f.Add("companyId", "is not a valid id")
+	case in.CompanyID != nil:
+		cid = *in.CompanyID
+	case len(in.Company.ProjectIDs) > 0:
+		f.Add("company.projectIds", "is not allowed here: the company joins this project")
+	default:
+		c, err := clientele.NewCompany(*in.Company, "company.", d.Store.NewID(), d.Store.Now())
+		if err != nil {
+			return nil, err
+		}
+		created, cid = &c, c.ID
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	render := func(p clientele.Project, c clientele.Company) *httpapi.Response {
+		return httpapi.Created(companyURL(c.ID), p.Version, ProjectCompany{Project: p, Company: c})
+	}
+	p, c, err := d.Store.AddCompany(ctx, r.Principal.PortalID, prid, cid, created, in.Primary, actor(r),
+		func(p clientele.Project, c clientele.Company) *idempotency.Record { return r.Record(render(p, c)) })
+	if err != nil {
+		return nil, err
+	}
+	return render(p, c), nil
+}
+
+func (d Deps) setPrimaryCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	prid, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		CompanyID string `json:"companyId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	if !clientele.ValidID(in.CompanyID) {
+		return nil, &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
+			Fields: []clientele.FieldError{{Field: "companyId", Message: "is required and must be a company id"}}}
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.SetPrimary(ctx, r.Principal.PortalID, prid, in.CompanyID, actor(r), func(p clientele.Project) error { return pre.Check(p.Version) })
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+}
+
+func (d Deps) removeProjectCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	prid, err := pathID(r, "projectId", "project")
+	if err != nil {
+		return nil, err
+	}
+	cid, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Store.RemoveCompany(ctx, r.Principal.PortalID, prid, cid, actor(r), func(p clientele.Project) error { return pre.Check(p.Version) }); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}

@@ -1,0 +1,52 @@
+// Package awsclient builds the AWS SDK configuration and clients once per
+// process, with the endpoint overrides of the local stack and a middleware
+// that counts DynamoDB requests per API request.
+package awsclient
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/clientele/clientele/shared/calls"
+	"github.com/clientele/clientele/shared/config"
+)
+
+// Load builds the SDK configuration. It makes no network call: credentials
+// resolve lazily on the first request.
+func Load(ctx context.Context, c config.Config, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	if c.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(c.Region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, fmt.Errorf("load AWS config: %w", err)
+	}
+	return cfg, nil
+}
+
+// DynamoDB returns a DynamoDB client; endpoint overrides the AWS endpoint.
+func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			// Emulators such as minidyn send no CRC32 header.
+			o.DisableValidateResponseChecksum = true
+		}
+		o.APIOptions = append(o.APIOptions, countAttempts)
+	})
+}
+
+// countAttempts counts every HTTP attempt (retries included) on the
+// request's context, for the request log and the request-budget tests.
+func countAttempts(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("CountAttempts",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			calls.Add(ctx)
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After)
+}

@@ -1,0 +1,33 @@
+package clientele
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Optional is a PATCH field: it tells "absent" (Set false) from "null"
+// (Set and Null) from a value, which a plain pointer cannot.
+type Optional[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON is only called when the field is present, null included.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Ptr returns the value as a pointer, nil when null.
+func (o Optional[T]) Ptr() *T {
+	if o.Null {
+		return nil
+	}
+	v := o.Value
+	return &v
+}

@@ -1,0 +1,142 @@
+package clientele
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits shared by validation and documented in the OpenAPI document.
+const (
+	MaxNameLen      = 200
+	MaxAddressField = 200
+	MaxURLLen       = 2048
+	// MaxIDsPerRequest bounds the ids one create may link, so that the
+	// links and their history entries fit one 100-item transaction.
+	MaxIDsPerRequest = 40
+	// MaxCompaniesPerProject keeps a project item far below 400 KB.
+	MaxCompaniesPerProject = 500
+)
+
+var (
+	idPattern     = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
+	portalPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+)
+
+// ValidID reports whether s has the shape of an ID this service issues, so
+// junk never reaches a key.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// ValidPortalID reports whether s is a portal (tenant) id safe to use in keys.
+func ValidPortalID(s string) bool { return portalPattern.MatchString(s) }
+
+// CleanName trims a display name and checks its length and characters.
+func CleanName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", fmt.Errorf("is required")
+	case !utf8.ValidString(s):
+		return "", fmt.Errorf("must be valid UTF-8")
+	case utf8.RuneCountInString(s) > MaxNameLen:
+		return "", fmt.Errorf("must be at most %d characters", MaxNameLen)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "", fmt.Errorf("must not contain control characters")
+	}
+	return s, nil
+}
+
+// NameKey is the case-insensitive identity of a name: lower-cased with runs of
+// white space collapsed, so "Acme  Inc" and "acme inc" are the same company.
+func NameKey(name string) string {
+	return strings.ToLower(strings.Join(strings.Fields(name), " "))
+}
+
+// NormalizeEmail validates an address and returns it trimmed, with the domain
+// lower-cased (the local part is case-sensitive by RFC 5321, so it is kept).
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("is required")
+	}
+	if len(s) > 254 {
+		return "", fmt.Errorf("must be at most 254 characters")
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Name != "" || addr.Address != s {
+		return "", fmt.Errorf("is not a valid email address")
+	}
+	at := strings.LastIndexByte(s, '@')
+	local, domain := s[:at], strings.ToLower(s[at+1:])
+	if len(local) > 64 {
+		return "", fmt.Errorf("has a local part longer than 64 characters")
+	}
+	if !validDomain(domain) {
+		return "", fmt.Errorf("has an invalid domain")
+	}
+	return local + "@" + domain, nil
+}
+
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 253 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CleanURL validates an absolute http(s) URL without credentials, query or
+// fragment, and returns it without a trailing slash.
+func CleanURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", fmt.Errorf("is required")
+	}
+	if len(s) > MaxURLLen {
+		return "", fmt.Errorf("must be at most %d characters", MaxURLLen)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		return "", fmt.Errorf("must be an absolute http or https URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("must not contain credentials, a query or a fragment")
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// cleanIDs checks a list of ids: shape, no duplicates, at most max.
+func cleanIDs(field string, ids []string, max int, f *Fields) []string {
+	if len(ids) > max {
+		f.Add(field, "must have at most %d items", max)
+		return nil
+	}
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for i, id := range ids {
+		switch {
+		case !ValidID(id):
+			f.Add(fmt.Sprintf("%s[%d]", field, i), "is not a valid id")
+		case seen[id]:
+			f.Add(fmt.Sprintf("%s[%d]", field, i), "is a duplicate")
+		default:
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+// Package config reads a function's configuration from its environment, once,
+// and fails fast naming every missing variable.
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Config is everything a function can be configured with. template.yaml sets
+// these; the local stack sets the endpoint overrides.
+type Config struct {
+	TableName      string // TABLE_NAME
+	CursorSecret   string // CURSOR_SECRET: keys cursors (AES-GCM)
+	Region         string // AWS_REGION (set by Lambda)
+	DynamoEndpoint string // DYNAMODB_ENDPOINT: override for local use
+	S3Endpoint     string // S3_ENDPOINT
+	SESEndpoint    string // SES_ENDPOINT
+	APIBaseURL     string // API_BASE_URL: optional, else the request's host
+	LogLevel       string // LOG_LEVEL: debug, info (default), warn, error
+}
+
+// Load reads the configuration with getenv and checks that the variables in
+// required are set.
+func Load(getenv func(string) string, required ...string) (Config, error) {
+	c := Config{
+		TableName:      getenv("TABLE_NAME"),
+		CursorSecret:   getenv("CURSOR_SECRET"),
+		Region:         getenv("AWS_REGION"),
+		DynamoEndpoint: getenv("DYNAMODB_ENDPOINT"),
+		S3Endpoint:     getenv("S3_ENDPOINT"),
+		SESEndpoint:    getenv("SES_ENDPOINT"),
+		APIBaseURL:     getenv("API_BASE_URL"),
+		LogLevel:       getenv("LOG_LEVEL"),
+	}
+	var missing []string
+	for _, name := range required {
+		if getenv(name) == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("missing required environment variable(s): %s", strings.Join(missing, ", "))
+	}
+	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
+		return c, fmt.Errorf("CURSOR_SECRET must be at least 32 characters")
+	}
+	return c, nil
+}
+
+// Default required variables of every API function.
+var API = []string{"TABLE_NAME", "CURSOR_SECRET"}

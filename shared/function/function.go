@@ -1,0 +1,76 @@
+// Package function wires a Lambda function: configuration, AWS clients and
+// handler are built once per process (at init, without network calls) and
+// every invocation reuses them.
+package function
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/awsclient"
+	"github.com/clientele/clientele/shared/clock"
+	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/ids"
+)
+
+// Build builds an API function's dependencies from its configuration.
+func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger) (api.Deps, error) {
+	cursors, err := httpapi.NewCursors(cfg.CursorSecret)
+	if err != nil {
+		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
+	}
+	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
+	return api.Deps{
+		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
+		Cursors:    cursors,
+		Clock:      c,
+		Log:        log,
+		APIBaseURL: cfg.APIBaseURL,
+	}, nil
+}
+
+// Logger is the JSON logger of every function.
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}
+
+// Init builds the router of an API function from the environment.
+func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router) (*httpapi.Router, error) {
+	cfg, err := config.Load(getenv, config.API...)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := awsclient.Load(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel))
+	if err != nil {
+		return nil, err
+	}
+	return router(deps), nil
+}
+
+// Main runs an API function: it is all a function's main does. A
+// configuration error ends the process at init with a message naming it,
+// which Lambda reports as an init failure.
+func Main(router func(api.Deps) *httpapi.Router) {
+	rt, err := Init(context.Background(), os.Getenv, router)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "init:", err)
+		os.Exit(1)
+	}
+	lambda.Start(rt.Invoke)
+}

@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clientele/clientele/shared/auth"
+	"github.com/clientele/clientele/shared/calls"
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/clock"
+	"github.com/clientele/clientele/shared/idempotency"
+)
+
+// HandlerFunc serves one route.
+type HandlerFunc func(ctx context.Context, r *Request) (*Response, error)
+
+// Access is who may call a route.
+type Access int
+
+// Access levels.
+const (
+	Read  Access = iota + 1 // any staff role
+	Write                   // owner and admin
+)
+
+type route struct {
+	access  Access
+	handler HandlerFunc
+}
+
+// Router dispatches on the API Gateway route key ("GET /v1/companies/{companyId}"),
+// so no path is parsed twice and template.yaml stays the single source of routes.
+type Router struct {
+	routes map[string]route
+	log    *slog.Logger
+	idem   idempotency.Store
+	clock  clock.Clock
+}
+
+// NewRouter returns an empty router.
+func NewRouter(log *slog.Logger, idem idempotency.Store, c clock.Clock) *Router {
+	return &Router{routes: map[string]route{}, log: log, idem: idem, clock: c}
+}
+
+// Handle registers h for routeKey.
+func (rt *Router) Handle(routeKey string, access Access, h HandlerFunc) {
+	rt.routes[routeKey] = route{access: access, handler: h}
+}
+
+// Routes returns the registered route keys, sorted.
+func (rt *Router) Routes() []string {
+	keys := make([]string, 0, len(rt.routes))
+	for k := range rt.routes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Invoke is the Lambda handler. It never returns an error: every failure is
+// an HTTP answer, so API Gateway never shows its own 500.
+func (rt *Router) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
+	start := time.Now()
+	ctx = calls.Track(ctx)
+	r := &Request{Event: &ev, ID: ev.RequestContext.RequestID}
+	if r.ID == "" {
+		r.ID = fmt.Sprintf("local-%d", start.UnixNano())
+	}
+	ctx = context.WithValue(ctx, requestKey{}, r)
+	var err error
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
+			resp = *Problem(err)
+		}
+		resp.Headers["X-Request-Id"] = r.ID
+		resp.Headers["Cache-Control"] = "no-store"
+		rt.logRequest(ctx, r, resp.StatusCode, err, time.Since(start))
+	}()
+	out, err := rt.serve(ctx, r)
+	if err != nil {
+		out = Problem(err)
+	}
+	return *out, nil
+}
+
+func (rt *Router) serve(ctx context.Context, r *Request) (*Response, error) {
+	rte, ok := rt.routes[r.Event.RouteKey]
+	if !ok {
+		return nil, clientele.Errorf(clientele.NotFound, "no such route")
+	}
+	var claims map[string]string
+	if a := r.Event.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		claims = a.JWT.Claims
+	}
+	p, err := auth.FromClaims(claims)
+	if err != nil {
+		return nil, err
+	}
+	r.Principal = p
+	if rte.access == Write && !p.CanWrite() {
+		return nil, clientele.Errorf(clientele.Forbidden, "role %s may only read", p.Role)
+	}
+	if r.Event.RequestContext.HTTP.Method == http.MethodPost && r.Header("Idempotency-Key") != "" {
+		return rt.idempotent(ctx, r, rte.handler)
+	}
+	return rte.handler(ctx, r)
+}
+
+// idempotent serves a POST with an Idempotency-Key: a live record with the
+// same fingerprint is replayed, another fingerprint is 422, and otherwise the
+// handler runs and its 2xx answer is recorded, in the handler's own
+// transaction when it supports that (see Request.Record).
+func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*Response, error) {
+	key := r.Header("Idempotency-Key")
+	if len(key) > 255 {
+		return nil, &clientele.Error{Code: clientele.Invalid, Message: "Idempotency-Key is too long",
+			Fields: []clientele.FieldError{{Field: "Idempotency-Key", Message: "must be at most 255 characters"}}}
+	}
+	body, err := r.Body()
+	if err != nil {
+		return nil, err
+	}
+	now := rt.clock.Now()
+	rec := idempotency.Record{
+		PortalID:    r.Principal.PortalID,
+		KeyHash:     hash(r.Principal.Subject, key),
+		Fingerprint: hash(r.Event.RequestContext.HTTP.Method, r.Event.RawPath, r.Event.RawQueryString, string(body)),
+		ExpiresAt:   now.Add(idempotency.TTL),
+	}
+	if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
+		return resp, err
+	}
+	r.pending = &rec
+	resp, err := h(ctx, r)
+	if errors.Is(err, idempotency.ErrRace) {
+		// A concurrent request with this key committed first: answer as it did.
+		if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
+			return resp, err
+		}
+		return nil, clientele.Wrap(clientele.Unavailable, err, "a concurrent request with this Idempotency-Key is in progress; retry")
+	}
+	if err != nil || resp.StatusCode >= 300 || r.recorded {
+		return resp, err
+	}
+	final := r.Record(resp)
+	if err := rt.idem.PutIdempotency(ctx, *final); err != nil && !errors.Is(err, idempotency.ErrRace) {
+		// The work is done; failing the answer now would invite a retry
+		// that does it twice. Log and answer.
+		rt.log.WarnContext(ctx, "idempotency record not written", "request_id", r.ID, "error", err)
+	}
+	return resp, nil
+}
+
+func (rt *Router) replay(ctx context.Context, rec idempotency.Record, now time.Time) (*Response, error) {
+	prev, err := rt.idem.GetIdempotency(ctx, rec.PortalID, rec.KeyHash)
+	if err != nil || prev == nil || !prev.ExpiresAt.After(now) {
+		return nil, err
+	}
+	if prev.Fingerprint != rec.Fingerprint {
+		return nil, clientele.Errorf(clientele.KeyReused,
+			"this Idempotency-Key was used with another request; use a new key for a new request")
+	}
+	resp := &Response{StatusCode: prev.Status, Body: prev.Body, Headers: map[string]string{}}
+	for k, v := range prev.Headers {
+		resp.Headers[k] = v
+	}
+	resp.Headers["Idempotent-Replayed"] = "true"
+	return resp, nil
+}
+
+func hash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// logRequest writes the one line per request: never a body, token or email.
+func (rt *Router) logRequest(ctx context.Context, r *Request, status int, err error, d time.Duration) {
+	attrs := []any{
+		"request_id", r.ID,
+		"route", r.Event.RouteKey,
+		"status", status,
+		"latency_ms", float64(d.Microseconds()) / 1000,
+		"ddb_requests", calls.Count(ctx),
+		"portal", r.Principal.PortalID,
+	}
+	switch {
+	case status >= 500:
+		rt.log.ErrorContext(ctx, "request", append(attrs, "error", fmt.Sprint(err))...)
+	default:
+		rt.log.InfoContext(ctx, "request", attrs...)
+	}
+}

@@ -1,0 +1,403 @@
+package openapi
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+func TestLoad(t *testing.T) {
+	doc, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
+		t.Errorf("openapi %q, want 3.0.x", doc.OpenAPI)
+	}
+	if !bytes.HasPrefix(Spec, []byte("openapi: 3")) {
+		t.Errorf("Spec does not start with the openapi version")
+	}
+	if doc.Components.SecuritySchemes["staffJwt"] == nil {
+		t.Errorf("no staffJwt security scheme")
+	}
+	// Load returns a fresh document each time: NewValidator's edits do not leak.
+	if _, err := NewValidator(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Servers) != 2 {
+		t.Errorf("servers %d, want 2", len(again.Servers))
+	}
+}
+
+func TestLoadValidatesExamples(t *testing.T) {
+	// The document's examples are checked against their schemas: a broken
+	// one must fail Load's validation, not pass silently.
+	bad := bytes.Replace(Spec, []byte("        inviteLinkTtlHours: 168\n        appBaseUrl: https://portal.example.com"),
+		[]byte("        inviteLinkTtlHours: 9999\n        appBaseUrl: https://portal.example.com"), 1)
+	if bytes.Equal(bad, Spec) {
+		t.Fatal("the portal example was not found")
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = doc.Validate(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "example") {
+		t.Fatalf("an example breaking its schema: got %v, want an error about the example", err)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	doc, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"DELETE /v1/companies/{companyId}",
+		"DELETE /v1/projects/{projectId}",
+		"DELETE /v1/projects/{projectId}/companies/{companyId}",
+		"GET /v1/companies",
+		"GET /v1/companies/{companyId}",
+		"GET /v1/companies/{companyId}/history",
+		"GET /v1/portal",
+		"GET /v1/projects",
+		"GET /v1/projects/{projectId}",
+		"PATCH /v1/companies/{companyId}",
+		"PATCH /v1/portal",
+		"PATCH /v1/projects/{projectId}",
+		"POST /v1/companies",
+		"POST /v1/projects",
+		"POST /v1/projects/{projectId}/companies",
+		"PUT /v1/projects/{projectId}/primary-company",
+	}
+	if got := Routes(doc); !slices.Equal(got, want) {
+		t.Errorf("Routes:\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestConventions checks, for every operation, the rules of the contract that
+// the document itself must follow, so routes added later keep them.
+func TestConventions(t *testing.T) {
+	doc, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			name := method + " " + path
+			if op.OperationID == "" || ids[op.OperationID] {
+				t.Errorf("%s: missing or duplicate operationId %q", name, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			if op.Security == nil {
+				t.Errorf("%s: declares no security", name)
+			}
+			params := map[string]bool{}
+			for _, p := range append(slices.Clone(item.Parameters), op.Parameters...) {
+				params[p.Value.In+":"+p.Value.Name] = true
+			}
+			if method == http.MethodPost && !params["header:Idempotency-Key"] {
+				t.Errorf("%s: no Idempotency-Key parameter", name)
+			}
+			if (method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete) && !params["header:If-Match"] {
+				t.Errorf("%s: no If-Match parameter", name)
+			}
+			if rb := op.RequestBody; rb != nil {
+				if len(rb.Value.Content) != 1 || rb.Value.Content.Get("application/json") == nil {
+					t.Errorf("%s: request body is not application/json only", name)
+				}
+				for ct, mt := range rb.Value.Content {
+					s := mt.Schema.Value
+					if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+						t.Errorf("%s: %s body schema allows unknown fields", name, ct)
+					}
+				}
+				for _, code := range []int{400, 413, 415} {
+					if op.Responses.Status(code) == nil {
+						t.Errorf("%s: takes a body but does not document %d", name, code)
+					}
+				}
+			}
+			for code, ref := range op.Responses.Map() {
+				r := ref.Value
+				rid := r.Headers["X-Request-Id"]
+				switch {
+				case rid == nil:
+					t.Errorf("%s %s: no X-Request-Id header", name, code)
+				case code == "401" && rid.Value.Required:
+					t.Errorf("%s 401: X-Request-Id must be optional: API Gateway's own 401 lacks it", name)
+				case code != "401" && !rid.Value.Required:
+					t.Errorf("%s %s: X-Request-Id is not required", name, code)
+				}
+				if (code == "429" || code == "503") && (r.Headers["Retry-After"] == nil || !r.Headers["Retry-After"].Value.Required) {
+					t.Errorf("%s %s: no required Retry-After", name, code)
+				}
+				if code == "201" {
+					for _, h := range []string{"Location", "ETag"} {
+						if r.Headers[h] == nil || !r.Headers[h].Value.Required {
+							t.Errorf("%s 201: no required %s", name, h)
+						}
+					}
+				}
+				if code[0] >= '4' {
+					if r.Content.Get("application/problem+json") == nil {
+						t.Errorf("%s %s: not application/problem+json", name, code)
+					}
+					if code == "401" && r.Content.Get("application/json") == nil {
+						t.Errorf("%s 401: no application/json (API Gateway's own answer)", name)
+					}
+				}
+			}
+			for _, code := range []int{401, 403, 500, 503} {
+				if op.Responses.Status(code) == nil {
+					t.Errorf("%s: does not document %d", name, code)
+				}
+			}
+		}
+	}
+}
+
+const (
+	companyID  = "01JD0Q8F3G5H7K9M1N3P5R7T9V"
+	company2ID = "01JD0QB3C5D7E9F1G3H5J7K9MN"
+	projectID  = "01JD0Q9A2B4C6D8E0F2G4H6J8K"
+)
+
+const companyJSON = `{"id":"` + companyID + `","name":"Acme Corp","type":"business",
+"contactEmail":"billing@acme.example","website":null,
+"address":{"street":"1 Main Street","city":null,"state":null,"postalCode":"62701","country":null},
+"projectIds":["` + projectID + `"],"createUserGroup":false,"userCount":0,
+"createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00.123456789Z","version":1}`
+
+const projectJSON = `{"id":"` + projectID + `","name":"Website relaunch","billing":"staff_hours",
+"primaryCompanyId":"` + companyID + `","companyIds":["` + companyID + `","` + company2ID + `"],
+"invoiceable":true,"createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00Z","version":2}`
+
+// hdr builds a header from name, value pairs; a later pair replaces an
+// earlier one of the same name.
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}
+
+func jsonHdr(kv ...string) http.Header {
+	return hdr(append([]string{"Content-Type", "application/json", "X-Request-Id", "req-1"}, kv...)...)
+}
+
+func problemHdr(kv ...string) http.Header {
+	return hdr(append([]string{"Content-Type", "application/problem+json", "X-Request-Id", "req-1"}, kv...)...)
+}
+
+func problem(status int, slug, extra string) string {
+	return fmt.Sprintf(`{"type":"/problems/%s","title":"T","status":%d,"detail":"d"%s}`, slug, status, extra)
+}
+
+func TestValidateResponse(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	companyURL := "/v1/companies/" + companyID
+	tests := []struct {
+		name        string
+		method, url string
+		status      int
+		header      http.Header
+		body        string
+		wantErr     string // "" passes; else a substring of the error
+	}{
+		{name: "company 200", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: companyJSON},
+		{name: "company 200 on a random port", method: "GET", url: "http://127.0.0.1:49152" + companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: companyJSON},
+		{name: "company 200 with charset", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`, "Content-Type", "application/json; charset=utf-8"), body: companyJSON},
+		{name: "company 200, media type in capitals", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`, "Content-Type", "Application/JSON"), body: companyJSON},
+		{name: "company 200 without Content-Type", method: "GET", url: companyURL, status: 200,
+			header: hdr("X-Request-Id", "r", "ETag", `"1"`), body: companyJSON, wantErr: "Content-Type"},
+		{name: "company without version", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(companyJSON, `,"version":1`, "", 1), wantErr: "version"},
+		{name: "company with a bad date", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(companyJSON, `"2026-11-22T09:00:00Z"`, `"22/11/2026"`, 1), wantErr: "createdAt"},
+		{name: "company with a null address", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(companyJSON, `{"street":"1 Main Street","city":null,"state":null,"postalCode":"62701","country":null}`, "null", 1), wantErr: "address"},
+		{name: "company 200 without ETag", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr(), body: companyJSON, wantErr: `"ETag" missing`},
+		{name: "company 200 with an unquoted ETag", method: "GET", url: companyURL, status: 200,
+			header: jsonHdr("ETag", `1`), body: companyJSON, wantErr: "ETag"},
+		{name: "undocumented status", method: "GET", url: companyURL, status: 418,
+			header: problemHdr(), body: problem(418, "teapot", ""), wantErr: "418 is not documented"},
+		{name: "problem 404", method: "GET", url: companyURL, status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "problem 404 with charset", method: "GET", url: companyURL, status: 404,
+			header: problemHdr("Content-Type", "application/problem+json; charset=utf-8"), body: problem(404, "not-found", "")},
+		{name: "404 without X-Request-Id", method: "GET", url: companyURL, status: 404,
+			header: hdr("Content-Type", "application/problem+json"), body: problem(404, "not-found", ""), wantErr: `"X-Request-Id" missing`},
+		{name: "404 as text/html", method: "GET", url: companyURL, status: 404,
+			header: hdr("Content-Type", "text/html", "X-Request-Id", "r"), body: "<h1>no</h1>", wantErr: "text/html"},
+		{name: "404 as application/json", method: "GET", url: companyURL, status: 404,
+			header: jsonHdr(), body: problem(404, "not-found", ""), wantErr: "application/json"},
+		{name: "404 whose body says 400", method: "GET", url: companyURL, status: 404,
+			header: problemHdr(), body: problem(400, "validation", ""), wantErr: "status"},
+		{name: "problem without detail", method: "GET", url: companyURL, status: 404,
+			header: problemHdr(), body: `{"type":"/problems/not-found","title":"Not found","status":404}`, wantErr: "detail"},
+		{name: "gateway 401", method: "GET", url: "/v1/companies", status: 401,
+			header: hdr("Content-Type", "application/json", "WWW-Authenticate", "Bearer", "Apigw-Requestid", "abc"), body: `{"message":"Unauthorized"}`},
+		{name: "handler 401", method: "GET", url: "/v1/companies", status: 401,
+			header: problemHdr(), body: problem(401, "unauthorized", "")},
+		{name: "gateway 401 without message", method: "GET", url: "/v1/companies", status: 401,
+			header: hdr("Content-Type", "application/json"), body: `{}`, wantErr: "message"},
+		{name: "list, last page", method: "GET", url: "/v1/companies?q=ac&limit=10", status: 200,
+			header: jsonHdr(), body: `{"items":[` + companyJSON + `],"nextCursor":null}`},
+		{name: "list, more pages", method: "GET", url: "/v1/projects", status: 200,
+			header: jsonHdr(), body: `{"items":[` + projectJSON + `],"nextCursor":"AbC_-12"}`},
+		{name: "list without nextCursor", method: "GET", url: "/v1/projects", status: 200,
+			header: jsonHdr(), body: `{"items":[]}`, wantErr: "nextCursor"},
+		{name: "history", method: "GET", url: companyURL + "/history", status: 200, header: jsonHdr(),
+			body: `{"items":[{"id":"01JD0QA1B2C3D4E5F6G7H8J9KM","at":"2026-11-22T09:05:00Z","actor":{"type":"staff","id":"owner-1"},
+"action":"company.created","changes":{"name":{"from":null,"to":"Acme"},"projectIds":{"from":null,"to":["` + projectID + `"]},
+"address":{"from":null,"to":{"street":"x","city":null,"state":null,"postalCode":null,"country":null}},"createUserGroup":{"from":null,"to":true},"n":{"from":1,"to":2}}}],"nextCursor":null}`},
+		{name: "history change without to", method: "GET", url: companyURL + "/history", status: 200, header: jsonHdr(),
+			body: `{"items":[{"id":"01JD0QA1B2C3D4E5F6G7H8J9KM","at":"2026-11-22T09:05:00Z","actor":{"type":"staff","id":"o"},
+"action":"company.updated","changes":{"name":{"from":"a"}}}],"nextCursor":null}`, wantErr: "to"},
+		{name: "portal before first save", method: "GET", url: "/v1/portal", status: 200, header: jsonHdr("ETag", `"0"`),
+			body: `{"id":"demo","name":"demo","clientSeatLimit":null,"seatsUsed":0,"inviteLinkTtlHours":168,
+"appBaseUrl":"http://127.0.0.1:3000","createdAt":null,"updatedAt":null,"version":0}`},
+		{name: "portal with a seat limit", method: "PATCH", url: "/v1/portal", status: 200, header: jsonHdr("ETag", `"2"`),
+			body: `{"id":"demo","name":"Demo","clientSeatLimit":5,"seatsUsed":3,"inviteLinkTtlHours":72,
+"appBaseUrl":"https://portal.example.com","createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00Z","version":2}`},
+		{name: "portal 409 with seatsUsed", method: "PATCH", url: "/v1/portal", status: 409,
+			header: problemHdr(), body: problem(409, "conflict", `,"seatsUsed":3`)},
+		{name: "GET portal 409 is undocumented", method: "GET", url: "/v1/portal", status: 409,
+			header: problemHdr(), body: problem(409, "conflict", ""), wantErr: "not documented"},
+		{name: "create company 201", method: "POST", url: "/v1/companies", status: 201,
+			header: jsonHdr("ETag", `"1"`, "Location", companyURL), body: companyJSON},
+		{name: "create company 201 replayed", method: "POST", url: "/v1/companies", status: 201,
+			header: jsonHdr("ETag", `"1"`, "Location", companyURL, "Idempotent-Replayed", "true"), body: companyJSON},
+		{name: "create company 201 without Location", method: "POST", url: "/v1/companies", status: 201,
+			header: jsonHdr("ETag", `"1"`), body: companyJSON, wantErr: `"Location" missing`},
+		{name: "create company 409 name taken", method: "POST", url: "/v1/companies", status: 409, header: problemHdr(),
+			body: problem(409, "conflict", `,"errors":[{"field":"name","message":"is already taken"}],"existingCompanyId":"`+companyID+`"`)},
+		{name: "create company 422", method: "POST", url: "/v1/companies", status: 422,
+			header: problemHdr(), body: problem(422, "idempotency-key-reused", "")},
+		{name: "400 with field errors", method: "POST", url: "/v1/companies", status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"projectIds[0]","message":"is not a project of this portal"}]`)},
+		{name: "400 with a malformed field error", method: "POST", url: "/v1/companies", status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"name"}]`), wantErr: "message"},
+		{name: "503 with Retry-After", method: "GET", url: "/v1/projects/" + projectID, status: 503,
+			header: problemHdr("Retry-After", "1"), body: problem(503, "unavailable", "")},
+		{name: "503 without Retry-After", method: "GET", url: "/v1/projects/" + projectID, status: 503,
+			header: problemHdr(), body: problem(503, "unavailable", ""), wantErr: `"Retry-After" missing`},
+		{name: "503 with a non-integer Retry-After", method: "GET", url: "/v1/projects/" + projectID, status: 503,
+			header: problemHdr("Retry-After", "soon"), body: problem(503, "unavailable", ""), wantErr: "Retry-After"},
+		{name: "500", method: "DELETE", url: "/v1/projects/" + projectID, status: 500,
+			header: problemHdr(), body: problem(500, "internal", "")},
+		{name: "delete 204", method: "DELETE", url: companyURL + "?notify=true", status: 204,
+			header: hdr("X-Request-Id", "r")},
+		{name: "delete 204 with a body", method: "DELETE", url: companyURL, status: 204,
+			header: hdr("X-Request-Id", "r", "Content-Type", "application/json"), body: `{}`, wantErr: "no body"},
+		{name: "delete 412 with currentETag", method: "DELETE", url: "/v1/projects/" + projectID + "/companies/" + companyID, status: 412,
+			header: problemHdr(), body: problem(412, "precondition-failed", `,"currentETag":"\"4\""`)},
+		{name: "add company 201", method: "POST", url: "/v1/projects/" + projectID + "/companies", status: 201,
+			header: jsonHdr("ETag", `"2"`, "Location", companyURL), body: `{"project":` + projectJSON + `,"company":` + companyJSON + `}`},
+		{name: "set primary 200", method: "PUT", url: "/v1/projects/" + projectID + "/primary-company", status: 200,
+			header: jsonHdr("ETag", `"2"`), body: projectJSON},
+		{name: "project without a primary", method: "GET", url: "/v1/projects/" + projectID, status: 200, header: jsonHdr("ETag", `"2"`),
+			body: strings.Replace(strings.Replace(projectJSON, `"primaryCompanyId":"`+companyID+`"`, `"primaryCompanyId":null`, 1), `"invoiceable":true`, `"invoiceable":false`, 1)},
+		{name: "project with a bad billing", method: "GET", url: "/v1/projects/" + projectID, status: 200,
+			header: jsonHdr("ETag", `"2"`), body: strings.Replace(projectJSON, "staff_hours", "hourly", 1), wantErr: "billing"},
+		{name: "project with null companyIds", method: "GET", url: "/v1/projects/" + projectID, status: 200,
+			header: jsonHdr("ETag", `"2"`), body: strings.Replace(projectJSON, `["`+companyID+`","`+company2ID+`"]`, "null", 1), wantErr: "companyIds"},
+		{name: "member 403 on a write", method: "PATCH", url: "/v1/projects/" + projectID, status: 403,
+			header: problemHdr(), body: problem(403, "forbidden", "")},
+		{name: "unknown route", method: "GET", url: "/v1/nothing", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", ""), wantErr: "no operation"},
+		{name: "undocumented method", method: "PUT", url: "/v1/companies", status: 200,
+			header: jsonHdr(), body: `{}`, wantErr: "no operation"},
+		{name: "200 without a body", method: "GET", url: "/v1/portal", status: 200,
+			header: jsonHdr("ETag", `"0"`), body: "", wantErr: "body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := tt.url
+			if !strings.HasPrefix(url, "http") {
+				url = "http://example.com" + url
+			}
+			req := httptest.NewRequest(tt.method, url, nil)
+			err := v.ValidateResponse(req, tt.status, tt.header, []byte(tt.body))
+			if err != nil {
+				t.Log(err)
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("no error, want one about %q", tt.wantErr)
+			case err != nil && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("error %q does not mention %q", err, tt.wantErr)
+			case err != nil:
+				prefix := fmt.Sprintf("%s %s → %d: ", tt.method, req.URL.Path, tt.status)
+				if !strings.HasPrefix(err.Error(), prefix) {
+					t.Fatalf("error %q does not start with %q", err, prefix)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateResponseNonCanonicalHeaders(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/v1/companies/"+companyID, nil)
+	// A hand-built map, as from an API Gateway response, is not canonical.
+	h := http.Header{"content-type": {"application/json"}, "x-request-id": {"r"}, "ETag": {`"1"`}}
+	if err := v.ValidateResponse(req, 200, h, []byte(companyJSON)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidatorConcurrent(t *testing.T) {
+	v, err := NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			req := httptest.NewRequest("GET", "/v1/companies/"+companyID, nil)
+			body, want := companyJSON, true
+			if i%2 == 1 {
+				body, want = strings.Replace(companyJSON, `,"version":1`, "", 1), false
+			}
+			err := v.ValidateResponse(req, 200, jsonHdr("ETag", `"1"`), []byte(body))
+			if (err == nil) != want {
+				errs <- fmt.Errorf("goroutine %d: err %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
