@@ -214,4 +214,3 @@ func (v *Verifier) Verify(authorization string) (map[string]string, error) {
 	}
 	return out, nil
 }
-
