@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects
+FUNCTIONS := portal companies projects users
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -16,7 +16,7 @@ test:
 	$(GO) test -race -count=1 -timeout 9m ./...
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l functions shared infra); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 # make build: a linux/arm64 bootstrap per function in .build/<name>/, each
@@ -38,6 +38,8 @@ build-CompaniesFunction:
 	$(call lambda,companies)
 build-ProjectsFunction:
 	$(call lambda,projects)
+build-UsersFunction:
+	$(call lambda,users)
 
 clean:
 	rm -rf .build

@@ -3,7 +3,8 @@ package main
 
 import (
 	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
 )
 
-func main() { function.Main(api.Projects) }
+func main() { function.Main(api.Projects, config.API) }

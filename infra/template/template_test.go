@@ -39,6 +39,11 @@ var wantRoutes = []Route{
 	{Method: "POST", Path: "/v1/projects/{projectId}/companies", Function: "ProjectsFunction"},
 	{Method: "PUT", Path: "/v1/projects/{projectId}/primary-company", Function: "ProjectsFunction"},
 	{Method: "DELETE", Path: "/v1/projects/{projectId}/companies/{companyId}", Function: "ProjectsFunction"},
+
+	{Method: "POST", Path: "/v1/users", Function: "UsersFunction"},
+	{Method: "GET", Path: "/v1/users", Function: "UsersFunction"},
+	{Method: "GET", Path: "/v1/users/{userId}", Function: "UsersFunction"},
+	{Method: "GET", Path: "/v1/users/{userId}/history", Function: "UsersFunction"},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.
@@ -46,6 +51,18 @@ var wantActions = map[string][]string{
 	"PortalFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"CompaniesFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"UsersFunction":     {"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+}
+
+// wantSESActions is the exact set of SES actions each function may use
+// (none for a function not listed): only the functions that send email.
+var wantSESActions = map[string][]string{
+	"UsersFunction": {"ses:SendEmail"},
+}
+
+// wantEnv is each function's own environment, on top of Globals.Function's.
+var wantEnv = map[string]map[string]any{
+	"UsersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 }
 
 // wantTimeout is each function's effective timeout in seconds: cascading
@@ -54,6 +71,7 @@ var wantTimeout = map[string]int{
 	"PortalFunction":    10,
 	"CompaniesFunction": 28,
 	"ProjectsFunction":  28,
+	"UsersFunction":     28, // a bulk add of 100 addresses sends 100 emails
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -243,6 +261,10 @@ func TestRouteKey(t *testing.T) {
 // !GetAtt Table.Arn into null and "${Table.Arn}/index/*" into "/index/*".
 func TestLeastPrivilege(t *testing.T) {
 	tmpl, _ := load(t)
+	// Email may be sent only through the one verified identity, and only
+	// from MailFrom.
+	identityARN := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"}
+	fromCondition := map[string]any{"StringEquals": map[string]any{"ses:FromAddress": map[string]any{"Ref": "MailFrom"}}}
 	tableARN := map[string]any{"Fn::GetAtt": "Table.Arn"}
 	tableARNList := map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}
 	indexARN := map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}
@@ -262,7 +284,7 @@ func TestLeastPrivilege(t *testing.T) {
 			if !ok || len(policies) == 0 {
 				t.Fatal("no Policies list")
 			}
-			var actions []string
+			var actions, sesActions []string
 			for i, p := range policies {
 				stmts, ok := lookup(p, "Statement").([]any)
 				if !ok {
@@ -286,7 +308,7 @@ func TestLeastPrivilege(t *testing.T) {
 					if len(acts) == 0 {
 						t.Errorf("%s: no Action", where)
 					}
-					dynamo := false
+					dynamo, ses := false, false
 					for _, a := range acts {
 						s, ok := a.(string)
 						switch {
@@ -297,9 +319,35 @@ func TestLeastPrivilege(t *testing.T) {
 						case strings.EqualFold(s, "dynamodb:Scan"):
 							t.Errorf("%s: dynamodb:Scan is not allowed (list with Query)", where)
 						}
-						if strings.HasPrefix(strings.ToLower(s), "dynamodb:") {
+						switch service, _, _ := strings.Cut(strings.ToLower(s), ":"); service {
+						case "dynamodb":
 							dynamo = true
 							actions = append(actions, s)
+						case "ses":
+							ses = true
+							sesActions = append(sesActions, s)
+						default:
+							t.Errorf("%s: Action %q is neither DynamoDB nor SES", where, s)
+						}
+					}
+					if dynamo && ses {
+						t.Errorf("%s: DynamoDB and SES actions share a statement", where)
+					}
+					if ses {
+						// Scoped to the identity, never "*" or a pattern,
+						// and only with MailFrom as the sender.
+						res := asList(st["Resource"])
+						if len(res) != 1 || !reflect.DeepEqual(res[0], identityARN) {
+							t.Errorf("%s: SES Resource = %v, want only %v", where, st["Resource"], identityARN)
+						}
+						for _, r := range res {
+							// A literal or the string of an Fn::Sub.
+							if strings.Contains(fmt.Sprint(r), "*") {
+								t.Errorf("%s: wildcard SES Resource %v", where, r)
+							}
+						}
+						if !reflect.DeepEqual(st["Condition"], fromCondition) {
+							t.Errorf("%s: SES Condition = %v, want %v", where, st["Condition"], fromCondition)
 						}
 					}
 					res := asList(st["Resource"])
@@ -329,6 +377,11 @@ func TestLeastPrivilege(t *testing.T) {
 			actions = slices.Compact(actions)
 			if want := wantActions[id]; !slices.Equal(actions, want) {
 				t.Errorf("DynamoDB actions = %v, want %v", actions, want)
+			}
+			sort.Strings(sesActions)
+			sesActions = slices.Compact(sesActions)
+			if want := wantSESActions[id]; !slices.Equal(sesActions, want) {
+				t.Errorf("SES actions = %v, want %v", sesActions, want)
 			}
 		})
 	}
@@ -537,6 +590,7 @@ func TestParametersAndOutputs(t *testing.T) {
 		"ExportLinkTtlSeconds": {"Number", float64(900)},
 		"LogRetentionDays":     {"Number", float64(30)},
 		"MailFrom":             {"String", "no-reply@example.com"},
+		"MailIdentity":         {"String", "example.com"},
 	}
 	for name, want := range params {
 		t.Run("Parameters/"+name, func(t *testing.T) {
@@ -574,8 +628,23 @@ func TestEnvVars(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			got := tmpl.EnvVars(id)
 			want := map[string]string{"TABLE_NAME": "", "CURSOR_SECRET": "", "LOG_LEVEL": "info"}
+			for name, v := range wantEnv[id] {
+				want[name], _ = v.(string) // "" for an intrinsic
+			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("EnvVars = %v, want %v", got, want)
+			}
+			// The function's own variables, in the raw view (intrinsics kept).
+			own, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Environment", "Variables").(map[string]any)
+			if len(own) == 0 {
+				own = nil
+			}
+			var wantOwn map[string]any
+			if len(wantEnv[id]) > 0 {
+				wantOwn = wantEnv[id]
+			}
+			if !reflect.DeepEqual(own, wantOwn) {
+				t.Errorf("own Environment.Variables = %v, want %v", own, wantOwn)
 			}
 		})
 	}

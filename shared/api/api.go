@@ -12,6 +12,7 @@ import (
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/mail"
 )
 
 // Deps is what the handlers need; built once per process.
@@ -20,7 +21,16 @@ type Deps struct {
 	Cursors    *httpapi.Cursors
 	Clock      clock.Clock
 	Log        *slog.Logger
-	APIBaseURL string // optional; else the host the caller used
+	Mailer     *mail.Mailer // nil in functions that send no mail
+	APIBaseURL string       // optional; else the host the caller used
+}
+
+// baseURL is the API's public base URL.
+func (d Deps) baseURL(r *httpapi.Request) string {
+	if d.APIBaseURL != "" {
+		return d.APIBaseURL
+	}
+	return r.BaseURL()
 }
 
 func (d Deps) router() *httpapi.Router { return httpapi.NewRouter(d.Log, d.Store, d.Clock) }

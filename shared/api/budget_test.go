@@ -28,6 +28,7 @@ func TestRequestBudget(t *testing.T) {
 	p1 := e.createProject("Budget project", map[string]any{"companyIds": []string{c1}})
 	p2 := e.createProject("Budget empty")
 	lone := e.createCompany("Budget lone")
+	bare := e.createProject("Budget bare")
 	rows := []budget{
 		{"GET /v1/portal", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/portal", e.owner, nil) }},
 		{"PATCH /v1/portal", "GetItem + TransactWriteItems(Update)", 2, func(e *env) resp {
@@ -81,12 +82,25 @@ func TestRequestBudget(t *testing.T) {
 			return e.call("DELETE", "/v1/projects/"+p1+"/companies/"+c3, e.owner, nil)
 		}},
 		{"DELETE /v1/projects/{projectId} (no companies)", "GetItem + TransactWriteItems(mark) + GetItem + TransactWriteItems(Delete); +2 per 40 companies (GetItem, TransactWriteItems)", 4, func(e *env) resp {
-			return e.call("DELETE", "/v1/projects/"+p2+"x", e.owner, nil)
+			return e.call("DELETE", "/v1/projects/"+bare, e.owner, nil)
 		}},
 	}
-	// The last row needs a project with no companies of its own.
-	bare := e.createProject("Budget bare")
-	rows[len(rows)-1].run = func(e *env) resp { return e.call("DELETE", "/v1/projects/"+bare, e.owner, nil) }
+	// Users of c1, which is on p1.
+	var u1 string
+	rows = append(rows,
+		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
+			r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "budget1@example.com", "companyId": c1, "projectIds": []string{p1}})
+			u1 = r.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+			return r
+		}},
+		budget{"POST /v1/users (n addresses)", "1 TransactGetItems + n TransactWriteItems (each address its own outcome)", 4, func(e *env) resp {
+			return e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "b2@example.com, b3@example.com, b4@example.com", "companyId": c1})
+		}},
+		budget{"GET /v1/users", "Query(GSI1: all users by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?q=b", e.owner, nil) }},
+		budget{"GET /v1/users?status=", "Query(GSI2: users of one status by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?status=invited", e.owner, nil) }},
+		budget{"GET /v1/users/{userId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1, e.owner, nil) }},
+		budget{"GET /v1/users/{userId}/history", "Query(PK, from the user item down)", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1+"/history", e.owner, nil) }},
+	)
 
 	for _, row := range rows {
 		t.Run(row.endpoint, func(t *testing.T) {

@@ -17,10 +17,7 @@ func Portal(d Deps) *httpapi.Router {
 
 func (d Deps) renderPortal(r *httpapi.Request, p clientele.Portal) *httpapi.Response {
 	if p.AppBaseURL == "" {
-		p.AppBaseURL = d.APIBaseURL
-		if p.AppBaseURL == "" {
-			p.AppBaseURL = r.BaseURL()
-		}
+		p.AppBaseURL = d.baseURL(r)
 	}
 	return httpapi.WithETag(httpapi.JSON(200, p), p.Version)
 }

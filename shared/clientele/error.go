@@ -39,6 +39,7 @@ type FieldError struct {
 // Err (the cause) never is.
 type Error struct {
 	Code       Code
+	Kind       string // a more specific problem type than the code's, e.g. "seat-limit"
 	Message    string
 	Fields     []FieldError
 	RetryAfter time.Duration  // for Gated and Unavailable

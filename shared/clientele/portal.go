@@ -29,6 +29,9 @@ func DefaultPortal(id string) Portal {
 	return Portal{ID: id, Name: id, InviteLinkTTLHours: DefaultInviteLinkTTLHours}
 }
 
+// InviteTTL is how long an invitation link works.
+func (p Portal) InviteTTL() time.Duration { return time.Duration(p.InviteLinkTTLHours) * time.Hour }
+
 // PortalPatch is the body of PATCH /v1/portal.
 type PortalPatch struct {
 	Name               Optional[string] `json:"name"`

@@ -17,6 +17,7 @@ type Config struct {
 	S3Endpoint     string // S3_ENDPOINT
 	SESEndpoint    string // SES_ENDPOINT
 	APIBaseURL     string // API_BASE_URL: optional, else the request's host
+	MailFrom       string // MAIL_FROM: sender of every email (an SES identity)
 	LogLevel       string // LOG_LEVEL: debug, info (default), warn, error
 }
 
@@ -31,6 +32,7 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		S3Endpoint:     getenv("S3_ENDPOINT"),
 		SESEndpoint:    getenv("SES_ENDPOINT"),
 		APIBaseURL:     getenv("API_BASE_URL"),
+		MailFrom:       getenv("MAIL_FROM"),
 		LogLevel:       getenv("LOG_LEVEL"),
 	}
 	var missing []string
@@ -48,5 +50,8 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 	return c, nil
 }
 
-// Default required variables of every API function.
+// Required variables of every API function.
 var API = []string{"TABLE_NAME", "CURSOR_SECRET"}
+
+// Mail adds what a function that sends email needs.
+var Mail = append(API[:len(API):len(API)], "MAIL_FROM")

@@ -41,7 +41,9 @@ func portalFromItem(pid string, item map[string]types.AttributeValue) (clientele
 	p := clientele.DefaultPortal(pid)
 	created, updated := parseTime(it.CreatedAt), parseTime(it.UpdatedAt)
 	p.SeatsUsed, p.Version = it.SeatsUsed, it.Version
-	p.CreatedAt, p.UpdatedAt = &created, &updated
+	if it.Version > 0 { // else only seats were counted: the settings were never saved
+		p.CreatedAt, p.UpdatedAt = &created, &updated
+	}
 	if it.Name != "" {
 		p.Name = it.Name
 	}
@@ -87,10 +89,13 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		":now": str(fmtTime(now)), ":next": num(next.Version), ":zero": num(0),
 	}
 	var remove []string
+	// seatCap is the limit as the seat condition compares it (see takeSeat).
 	if next.ClientSeatLimit != nil {
-		expr += ", clientSeatLimit = :limit"
+		expr += ", clientSeatLimit = :limit, seatCap = :limit"
 		vals[":limit"] = num(*next.ClientSeatLimit)
 	} else {
+		expr += ", seatCap = :nocap"
+		vals[":nocap"] = num(seatCapUnlimited)
 		remove = append(remove, "clientSeatLimit")
 	}
 	if next.AppBaseURL != "" {

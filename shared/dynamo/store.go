@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -26,10 +27,11 @@ import (
 // Index names of the table.
 const (
 	gsi1 = "GSI1"
+	gsi2 = "GSI2"
 )
 
 // maxAttempts bounds the optimistic retries of a read-decide-write.
-const maxAttempts = 5
+const maxAttempts = 8
 
 // Store reads and writes the table.
 type Store struct {
@@ -306,12 +308,16 @@ func isConditionFailed(err error) bool {
 func retry[T any](ctx context.Context, attempt func() (T, error)) (T, error) {
 	var v T
 	var err error
-	for range maxAttempts {
+	for i := range maxAttempts {
 		if v, err = attempt(); !errors.Is(err, errRetry) {
 			return v, err
 		}
-		if ctx.Err() != nil {
-			break
+		// Writers that lost a race back off by a random few milliseconds,
+		// so that they do not collide again in lockstep.
+		select {
+		case <-ctx.Done():
+			return v, unavailable(ctx.Err(), "retry")
+		case <-time.After(time.Duration(rand.Int64N(int64(i+1) * int64(2*time.Millisecond)))):
 		}
 	}
 	return v, &clientele.Error{Code: clientele.Unavailable, RetryAfter: time.Second,

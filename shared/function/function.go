@@ -19,6 +19,7 @@ import (
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
+	"github.com/clientele/clientele/shared/mail"
 )
 
 // Build builds an API function's dependencies from its configuration.
@@ -28,7 +29,12 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
 	}
 	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
+	var mailer *mail.Mailer
+	if cfg.MailFrom != "" {
+		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom)
+	}
 	return api.Deps{
+		Mailer:     mailer,
 		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
 		Cursors:    cursors,
 		Clock:      c,
@@ -46,9 +52,10 @@ func Logger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
 }
 
-// Init builds the router of an API function from the environment.
-func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router) (*httpapi.Router, error) {
-	cfg, err := config.Load(getenv, config.API...)
+// Init builds the router of an API function from the environment; required
+// lists its required variables (config.API or config.Mail).
+func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string) (*httpapi.Router, error) {
+	cfg, err := config.Load(getenv, required...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,8 +73,8 @@ func Init(ctx context.Context, getenv func(string) string, router func(api.Deps)
 // Main runs an API function: it is all a function's main does. A
 // configuration error ends the process at init with a message naming it,
 // which Lambda reports as an init failure.
-func Main(router func(api.Deps) *httpapi.Router) {
-	rt, err := Init(context.Background(), os.Getenv, router)
+func Main(router func(api.Deps) *httpapi.Router, required []string) {
+	rt, err := Init(context.Background(), os.Getenv, router, required)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "init:", err)
 		os.Exit(1)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
@@ -35,7 +36,7 @@ func listener(t testing.TB) (string, *atomic.Int64) {
 func env(endpoint string) func(string) string {
 	vars := map[string]string{
 		"TABLE_NAME": "t", "CURSOR_SECRET": strings.Repeat("x", 32), "AWS_REGION": "eu-west-1",
-		"DYNAMODB_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+		"DYNAMODB_ENDPOINT": endpoint, "SES_ENDPOINT": endpoint, "MAIL_FROM": "no-reply@example.com", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
 	}
 	return func(k string) string { return vars[k] }
 }
@@ -46,10 +47,10 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 	endpoint, conns := listener(t)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	for name, router := range map[string]func(api.Deps) *httpapi.Router{
-		"portal": api.Portal, "companies": api.Companies, "projects": api.Projects,
+		"portal": api.Portal, "companies": api.Companies, "projects": api.Projects, "users": api.Users,
 	} {
 		t.Run(name, func(t *testing.T) {
-			rt, err := Init(context.Background(), env(endpoint), router)
+			rt, err := Init(context.Background(), env(endpoint), router, config.Mail)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -64,7 +65,7 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 }
 
 func TestInitNamesMissingConfig(t *testing.T) {
-	_, err := Init(context.Background(), func(string) string { return "" }, api.Portal)
+	_, err := Init(context.Background(), func(string) string { return "" }, api.Portal, config.API)
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") || !strings.Contains(err.Error(), "CURSOR_SECRET") {
 		t.Fatalf("got %v", err)
 	}
@@ -77,7 +78,7 @@ func BenchmarkInit(b *testing.B) {
 	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Init(context.Background(), env(endpoint), api.Companies); err != nil {
+		if _, err := Init(context.Background(), env(endpoint), api.Companies, config.API); err != nil {
 			b.Fatal(err)
 		}
 	}

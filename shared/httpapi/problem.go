@@ -47,6 +47,22 @@ func Status(err error) int { return kinds[clientele.ErrorCode(err)].status }
 // Problem renders err as application/problem+json. Internal errors get a
 // generic detail: their cause is logged, never sent.
 func Problem(err error) *Response {
+	body := ProblemBody(err)
+	status := body["status"].(int)
+	r := encode(status, "application/problem+json", body)
+	if e, ok := errors.AsType[*clientele.Error](err); ok && (e.Code == clientele.Gated || e.Code == clientele.Unavailable) {
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		r.Headers["Retry-After"] = strconv.Itoa(secs)
+	}
+	return r
+}
+
+// ProblemBody is the problem+json object of err, for answers that carry
+// several problems (one per address of a bulk add).
+func ProblemBody(err error) map[string]any {
 	e, ok := errors.AsType[*clientele.Error](err)
 	if !ok || kinds[e.Code].status == 0 {
 		e = &clientele.Error{Code: clientele.Internal}
@@ -57,6 +73,9 @@ func Problem(err error) *Response {
 		body[k] = v
 	}
 	body["type"] = "/problems/" + k.slug
+	if e.Kind != "" {
+		body["type"] = "/problems/" + e.Kind
+	}
 	body["title"] = k.title
 	body["status"] = k.status
 	body["detail"] = e.Message
@@ -66,15 +85,7 @@ func Problem(err error) *Response {
 	if len(e.Fields) > 0 {
 		body["errors"] = e.Fields
 	}
-	r := encode(k.status, "application/problem+json", body)
-	if e.Code == clientele.Gated || e.Code == clientele.Unavailable {
-		secs := int(math.Ceil(e.RetryAfter.Seconds()))
-		if secs < 1 {
-			secs = 1
-		}
-		r.Headers["Retry-After"] = strconv.Itoa(secs)
-	}
-	return r
+	return body
 }
 
 // JSON renders v with the given status.

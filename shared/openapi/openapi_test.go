@@ -74,18 +74,27 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/portal",
 		"GET /v1/projects",
 		"GET /v1/projects/{projectId}",
+		"GET /v1/users",
+		"GET /v1/users/{userId}",
+		"GET /v1/users/{userId}/history",
 		"PATCH /v1/companies/{companyId}",
 		"PATCH /v1/portal",
 		"PATCH /v1/projects/{projectId}",
 		"POST /v1/companies",
 		"POST /v1/projects",
 		"POST /v1/projects/{projectId}/companies",
+		"POST /v1/users",
 		"PUT /v1/projects/{projectId}/primary-company",
 	}
 	if got := Routes(doc); !slices.Equal(got, want) {
 		t.Errorf("Routes:\n got %q\nwant %q", got, want)
 	}
 }
+
+// bulkCreates are the operations that create several resources in one
+// request, each on its own: they answer 201 {created, failed} when all
+// succeed and 207 when only some do, with no single Location or ETag.
+var bulkCreates = map[string]bool{"createUsers": true}
 
 // TestConventions checks, for every operation, the rules of the contract that
 // the document itself must follow, so routes added later keep them.
@@ -95,6 +104,7 @@ func TestConventions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := map[string]bool{}
+	bulkSeen := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			name := method + " " + path
@@ -102,6 +112,26 @@ func TestConventions(t *testing.T) {
 				t.Errorf("%s: missing or duplicate operationId %q", name, op.OperationID)
 			}
 			ids[op.OperationID] = true
+			bulk := bulkCreates[op.OperationID]
+			if bulk {
+				bulkSeen[op.OperationID] = true
+				if method != http.MethodPost {
+					t.Errorf("%s: a bulk create must be a POST", name)
+				}
+				for _, code := range []int{201, 207} {
+					r := op.Responses.Status(code)
+					if r == nil {
+						t.Errorf("%s: bulk create does not document %d", name, code)
+						continue
+					}
+					mt := r.Value.Content.Get("application/json")
+					if mt == nil || mt.Schema == nil || !slices.Contains(mt.Schema.Value.Required, "created") || !slices.Contains(mt.Schema.Value.Required, "failed") {
+						t.Errorf("%s %d: body is not {created, failed}", name, code)
+					}
+				}
+			} else if op.Responses.Status(207) != nil {
+				t.Errorf("%s: documents 207 but is not a bulk create", name)
+			}
 			if op.Security == nil {
 				t.Errorf("%s: declares no security", name)
 			}
@@ -145,7 +175,7 @@ func TestConventions(t *testing.T) {
 				if (code == "429" || code == "503") && (r.Headers["Retry-After"] == nil || !r.Headers["Retry-After"].Value.Required) {
 					t.Errorf("%s %s: no required Retry-After", name, code)
 				}
-				if code == "201" {
+				if code == "201" && !bulk {
 					for _, h := range []string{"Location", "ETag"} {
 						if r.Headers[h] == nil || !r.Headers[h].Value.Required {
 							t.Errorf("%s 201: no required %s", name, h)
@@ -168,12 +198,68 @@ func TestConventions(t *testing.T) {
 			}
 		}
 	}
+	for id := range bulkCreates {
+		if !bulkSeen[id] {
+			t.Errorf("bulk create %q is not an operation of the document", id)
+		}
+	}
+}
+
+// TestProblemTypes checks that every problem type a response may carry is in
+// the table of the introduction, and that the table names no other.
+func TestProblemTypes(t *testing.T) {
+	doc, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for name, ref := range doc.Components.Responses {
+		mt := ref.Value.Content.Get("application/problem+json")
+		if mt == nil {
+			continue
+		}
+		for _, part := range mt.Schema.Value.AllOf {
+			if typ := part.Value.Properties["type"]; typ != nil {
+				for _, v := range typ.Value.Enum {
+					s, _ := v.(string)
+					if !strings.HasPrefix(s, "/problems/") {
+						t.Errorf("response %s: problem type %v is not /problems/…", name, v)
+					}
+					used[s] = true
+				}
+			}
+		}
+	}
+	table := map[string]bool{}
+	for _, line := range strings.Split(doc.Info.Description, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) > 2 {
+			if typ := strings.Trim(strings.TrimSpace(cells[1]), "`"); strings.HasPrefix(typ, "/problems/") {
+				table[typ] = true
+			}
+		}
+	}
+	for typ := range used {
+		if !table[typ] {
+			t.Errorf("problem type %s is not in the table of info.description", typ)
+		}
+	}
+	for typ := range table {
+		if !used[typ] {
+			t.Errorf("problem type %s of the table is used by no response", typ)
+		}
+	}
+	if !table["/problems/seat-limit"] {
+		t.Error("no /problems/seat-limit in the table")
+	}
 }
 
 const (
 	companyID  = "01JD0Q8F3G5H7K9M1N3P5R7T9V"
 	company2ID = "01JD0QB3C5D7E9F1G3H5J7K9MN"
 	projectID  = "01JD0Q9A2B4C6D8E0F2G4H6J8K"
+	userID     = "01JD0QD5E7F9G1H3J5K7M9N1PQ"
+	user2ID    = "01JD0QF7G9H1J3K5M7N9P1Q3RS"
 )
 
 const companyJSON = `{"id":"` + companyID + `","name":"Acme Corp","type":"business",
@@ -185,6 +271,27 @@ const companyJSON = `{"id":"` + companyID + `","name":"Acme Corp","type":"busine
 const projectJSON = `{"id":"` + projectID + `","name":"Website relaunch","billing":"staff_hours",
 "primaryCompanyId":"` + companyID + `","companyIds":["` + companyID + `","` + company2ID + `"],
 "invoiceable":true,"createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00Z","version":2}`
+
+const userJSON = `{"id":"` + userID + `","email":"Ann@acme.example","name":null,"title":"CTO",
+"companyId":"` + companyID + `","profileId":"client","status":"invited","portalAccess":true,"portalRate":null,
+"projects":[{"projectId":"` + projectID + `","ratePerHour":85.5,"customizedPermissions":false}],
+"invite":{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"lastError":null},
+"invitedAt":"2026-11-22T09:00:00Z","lastInvitedAt":"2026-11-22T09:00:00Z","acceptedAt":null,
+"createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00Z","version":1}`
+
+// userNoAccessJSON is a user without portal access: no invitation at all.
+var userNoAccessJSON = strings.NewReplacer(
+	`"portalAccess":true`, `"portalAccess":false`,
+	`{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"lastError":null}`, "null",
+	`"invitedAt":"2026-11-22T09:00:00Z","lastInvitedAt":"2026-11-22T09:00:00Z"`, `"invitedAt":null,"lastInvitedAt":null`,
+).Replace(userJSON)
+
+const failedTakenJSON = `{"email":"bob@acme.example","status":409,"type":"/problems/conflict","title":"Conflict",
+"detail":"d","existingUserId":"` + user2ID + `","userStatus":"deactivated"}`
+
+const failedInvalidJSON = `{"email":"bob@","status":400,"type":"/problems/validation","title":"Invalid request","detail":"d"}`
+
+const failedSeatJSON = `{"email":"cy@acme.example","status":409,"type":"/problems/seat-limit","title":"Conflict","detail":"d"}`
 
 // hdr builds a header from name, value pairs; a later pair replaces an
 // earlier one of the same name.
@@ -333,6 +440,58 @@ func TestValidateResponse(t *testing.T) {
 			header: jsonHdr(), body: `{}`, wantErr: "no operation"},
 		{name: "200 without a body", method: "GET", url: "/v1/portal", status: 200,
 			header: jsonHdr("ETag", `"0"`), body: "", wantErr: "body"},
+
+		{name: "user 200", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: userJSON},
+		{name: "user without portal access", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: userNoAccessJSON},
+		{name: "user whose invitation failed to send", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(userJSON, `"lastError":null`, `"lastError":"the invitation email could not be sent"`, 1)},
+		{name: "user 200 without ETag", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr(), body: userJSON, wantErr: `"ETag" missing`},
+		{name: "user with a bad status", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(userJSON, `"status":"invited"`, `"status":"pending"`, 1), wantErr: "status"},
+		{name: "user with a bad invite state", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(userJSON, `"state":"pending"`, `"state":"sent"`, 1), wantErr: "state"},
+		{name: "user without invite", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(userNoAccessJSON, `"invite":null,`, "", 1), wantErr: "invite"},
+		{name: "user with a negative portalRate", method: "GET", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"1"`), body: strings.Replace(userJSON, `"portalRate":null`, `"portalRate":-1`, 1), wantErr: "portalRate"},
+		{name: "user 404", method: "GET", url: "/v1/users/" + userID, status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "users list", method: "GET", url: "/v1/users?status=deactivated&q=ann&limit=10", status: 200,
+			header: jsonHdr(), body: `{"items":[` + userJSON + `,` + userNoAccessJSON + `],"nextCursor":null}`},
+		{name: "users list, bad status", method: "GET", url: "/v1/users?status=gone", status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"status","message":"must be invited, active or deactivated"}]`)},
+		{name: "user history", method: "GET", url: "/v1/users/" + userID + "/history", status: 200, header: jsonHdr(),
+			body: `{"items":[{"id":"01JD0QE6F8G0H2J4K6M8N0P2QR","at":"2026-11-22T09:05:00Z","actor":{"type":"staff","id":"owner-1"},
+"action":"user.created","changes":{"email":{"from":null,"to":"ann@acme.example"}}}],"nextCursor":null}`},
+		{name: "create users 201", method: "POST", url: "/v1/users", status: 201,
+			header: jsonHdr(), body: `{"created":[` + userJSON + `,` + userNoAccessJSON + `],"failed":[]}`},
+		{name: "create users 201 replayed", method: "POST", url: "/v1/users", status: 201,
+			header: jsonHdr("Idempotent-Replayed", "true"), body: `{"created":[` + userJSON + `],"failed":[]}`},
+		{name: "create users 201 without failed", method: "POST", url: "/v1/users", status: 201,
+			header: jsonHdr(), body: `{"created":[` + userJSON + `]}`, wantErr: "failed"},
+		{name: "create users 207", method: "POST", url: "/v1/users", status: 207, header: jsonHdr(),
+			body: `{"created":[` + userJSON + `],"failed":[` + failedTakenJSON + `,` + failedInvalidJSON + `,` + failedSeatJSON + `]}`},
+		{name: "create users 207, failure without detail", method: "POST", url: "/v1/users", status: 207, header: jsonHdr(),
+			body: `{"created":[` + userJSON + `],"failed":[{"email":"x","status":400,"type":"/problems/validation","title":"T"}]}`, wantErr: "detail"},
+		{name: "create users 207, failure with a bad userStatus", method: "POST", url: "/v1/users", status: 207, header: jsonHdr(),
+			body: `{"created":[` + userJSON + `],"failed":[` + strings.Replace(failedTakenJSON, `"deactivated"`, `"gone"`, 1) + `]}`, wantErr: "userStatus"},
+		{name: "create users 409, all taken", method: "POST", url: "/v1/users", status: 409, header: problemHdr(),
+			body: problem(409, "conflict", `,"existingUserId":"`+user2ID+`","userStatus":"deactivated","failed":[`+failedTakenJSON+`]`)},
+		{name: "create users 409, seat limit", method: "POST", url: "/v1/users", status: 409, header: problemHdr(),
+			body: problem(409, "seat-limit", `,"failed":[`+failedSeatJSON+`,`+failedTakenJSON+`]`)},
+		{name: "create users 409 without failed", method: "POST", url: "/v1/users", status: 409, header: problemHdr(),
+			body: problem(409, "conflict", ""), wantErr: "failed"},
+		{name: "create users 400, none valid", method: "POST", url: "/v1/users", status: 400, header: problemHdr(),
+			body: problem(400, "validation", `,"failed":[`+failedInvalidJSON+`,`+failedTakenJSON+`]`)},
+		{name: "create users 400, request invalid", method: "POST", url: "/v1/users", status: 400, header: problemHdr(),
+			body: problem(400, "validation", `,"errors":[{"field":"companyId","message":"is not a company of this portal"}]`)},
+		{name: "create users 422", method: "POST", url: "/v1/users", status: 422,
+			header: problemHdr(), body: problem(422, "idempotency-key-reused", "")},
+		{name: "seat-limit is only for users", method: "PATCH", url: "/v1/portal", status: 409,
+			header: problemHdr(), body: problem(409, "seat-limit", ""), wantErr: "type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,12 +17,17 @@ import (
 //   - each live company has exactly its name guard, and each guard a company;
 //   - company.projectIds and project.companyIds mirror each other;
 //   - a project's primary client is one of its companies;
-//   - every history entry belongs to an existing company;
+//   - every history entry belongs to an existing company or user;
+//   - each user has exactly its email guard, and each guard a user;
+//   - a company's userCount and a portal's seatsUsed equal a recount;
 //   - nothing is left half-deleted.
 func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 	companies := map[string]map[string]types.AttributeValue{} // pk -> item
 	projects := map[string]map[string]types.AttributeValue{}
 	guards := map[string]map[string]types.AttributeValue{}
+	users := map[string]map[string]types.AttributeValue{}
+	emailGuards := map[string]map[string]types.AttributeValue{}
+	portals := map[string]map[string]types.AttributeValue{}
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
@@ -40,6 +46,15 @@ func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 				guards[pk] = it
 			case "history":
 				history = append(history, pk)
+			case "user":
+				users[pk] = it
+			case "user_email":
+				emailGuards[pk] = it
+			case "portal":
+				portals[pk] = it
+			}
+			if sval(it, "SK") == "PORTAL" {
+				portals[pk] = it
 			}
 		}
 		if start = out.LastEvaluatedKey; len(start) == 0 {
@@ -94,8 +109,42 @@ func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 		}
 	}
 	for _, pk := range history {
-		if _, ok := companies[pk]; !ok {
-			bad("history under %s has no company", pk)
+		_, isCompany := companies[pk]
+		_, isUser := users[pk]
+		if !isCompany && !isUser {
+			bad("history under %s has no company or user", pk)
+		}
+	}
+	seats := map[string]int{}  // portal -> users holding a seat
+	counts := map[string]int{} // company pk -> users
+	for pk, u := range users {
+		p, id := portalOf(pk), sval(u, "id")
+		g, ok := emailGuards["P#"+p+"#EMAIL#"+sval(u, "emailKey")]
+		if !ok || sval(g, "userId") != id {
+			bad("user %s has no email guard", pk)
+		}
+		cpk := "P#" + p + "#C#" + sval(u, "companyId")
+		if _, ok := companies[cpk]; !ok {
+			bad("user %s belongs to missing company %s", pk, sval(u, "companyId"))
+		}
+		counts[cpk]++
+		if b, _ := u["portalAccess"].(*types.AttributeValueMemberBOOL); b != nil && b.Value && sval(u, "status") != "deactivated" {
+			seats[p]++
+		}
+	}
+	for pk, g := range emailGuards {
+		if _, ok := users["P#"+portalOf(pk)+"#U#"+sval(g, "userId")]; !ok {
+			bad("email guard %s points to no user", pk)
+		}
+	}
+	for pk, c := range companies {
+		if got := nval(c, "userCount"); got != counts[pk] {
+			bad("company %s counts %d users, has %d", pk, got, counts[pk])
+		}
+	}
+	for pk, p := range portals {
+		if got := nval(p, "seatsUsed"); got != seats[portalOf(pk)] {
+			bad("portal %s counts %d seats, %d users hold one", pk, got, seats[portalOf(pk)])
 		}
 	}
 	slices.Sort(problems)
@@ -107,6 +156,14 @@ func sval(it map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+func nval(it map[string]types.AttributeValue, name string) int {
+	if v, ok := it[name].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.Atoi(v.Value)
+		return n
+	}
+	return 0
 }
 
 func setval(it map[string]types.AttributeValue, name string) []string {

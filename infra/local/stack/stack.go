@@ -53,6 +53,7 @@ const (
 	Table    = "clientele-local"
 	Bucket   = "clientele-exports-local"
 	Portal   = "demo"
+	MailFrom = "no-reply@clientele.local"
 )
 
 // Functions maps each function of template.yaml to its router: the one
@@ -61,6 +62,7 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"PortalFunction":    api.Portal,
 	"CompaniesFunction": api.Companies,
 	"ProjectsFunction":  api.Projects,
+	"UsersFunction":     api.Users,
 }
 
 // Options configure a stack.
@@ -158,7 +160,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: Table, CursorSecret: randomSecret(), Region: "us-east-1",
-		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL}
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, MailFrom: MailFrom}
 	awsCfg, err := awsclient.Load(ctx, cfg, awsconfig.WithCredentialsProvider(
 		credentials.NewStaticCredentialsProvider("local", "local", "")),
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
@@ -343,4 +345,3 @@ func (st *Stack) Close() {
 		_ = s.Close()
 	}
 }
-

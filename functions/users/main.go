@@ -1,0 +1,10 @@
+// Command users is the Lambda function serving the users routes of the API.
+package main
+
+import (
+	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/function"
+)
+
+func main() { function.Main(api.Users, config.Mail) }

@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/clientele/clientele/shared/auth"
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/mail"
+)
+
+// Users is the router of the users function.
+func Users(d Deps) *httpapi.Router {
+	rt := d.router()
+	rt.Handle("POST /v1/users", httpapi.Write, d.createUsers)
+	rt.Handle("GET /v1/users", httpapi.Read, d.listUsers)
+	rt.Handle("GET /v1/users/{userId}", httpapi.Read, d.getUser)
+	rt.Handle("GET /v1/users/{userId}/history", httpapi.Read, d.userHistory)
+	return rt
+}
+
+// AddResult is the answer to POST /v1/users.
+type AddResult struct {
+	Created []clientele.User    `json:"created"`
+	Failed  []clientele.Failure `json:"failed"`
+}
+
+// createUsers adds one user per address. Each address is its own
+// transaction with its own outcome, so one taken address does not undo the
+// others; the answer is 201 when all succeed, 207 when some do, and the
+// failures' status when none does.
+func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in clientele.UsersInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	req, err := in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour != nil)
+	if err != nil {
+		return nil, err
+	}
+	res := AddResult{Created: []clientele.User{}, Failed: []clientele.Failure{}}
+	seen := map[string]bool{}
+	fail := func(raw string, err error) {
+		b := httpapi.ProblemBody(err)
+		f := clientele.Failure{Email: raw, Status: b["status"].(int), Type: b["type"].(string), Title: b["title"].(string), Detail: b["detail"].(string)}
+		f.ExistingUserID, _ = b["existingUserId"].(string)
+		f.UserStatus, _ = b["userStatus"].(string)
+		res.Failed = append(res.Failed, f)
+	}
+	for _, raw := range req.Emails {
+		email, err := clientele.NormalizeEmail(raw)
+		if err != nil {
+			fail(raw, clientele.Errorf(clientele.Invalid, "the address %v", err))
+			continue
+		}
+		if seen[clientele.EmailKey(email)] {
+			fail(raw, clientele.Errorf(clientele.Invalid, "the address is given twice in this request"))
+			continue
+		}
+		seen[clientele.EmailKey(email)] = true
+		u, err := d.addUser(ctx, r, ac, req.Template, email)
+		if err != nil {
+			fail(raw, err)
+			continue
+		}
+		res.Created = append(res.Created, u)
+	}
+	switch {
+	case len(res.Failed) == 0:
+		return httpapi.JSON(http.StatusCreated, res), nil
+	case len(res.Created) > 0:
+		return httpapi.JSON(http.StatusMultiStatus, res), nil
+	}
+	return nil, noneAdded(res.Failed)
+}
+
+// noneAdded is the answer when no address could be added: the problem of
+// the failures (the first one's when they differ), listing them all.
+func noneAdded(failed []clientele.Failure) error {
+	first := failed[0]
+	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + first.Detail, Extra: map[string]any{"failed": failed}}
+	unavailable := true
+	for _, f := range failed {
+		if f.Status == 400 {
+			e.Code = clientele.Invalid
+		}
+		unavailable = unavailable && f.Status == 503
+	}
+	if unavailable {
+		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
+	}
+	if len(failed) == 1 {
+		e.Message = first.Detail
+		if first.ExistingUserID != "" {
+			e.Extra["existingUserId"] = first.ExistingUserID
+		}
+		if first.UserStatus != "" {
+			e.Extra["userStatus"] = first.UserStatus
+		}
+		if first.Type == "/problems/seat-limit" {
+			e.Kind = "seat-limit"
+		}
+	}
+	return e
+}
+
+// addUser creates one user and, with portal access, sends the invitation.
+// A failed send keeps the user (the address is theirs) and records why on
+// the invite, where re-invites and reminders pick it up.
+func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, tmpl clientele.User, email string) (clientele.User, error) {
+	now := d.Store.Now()
+	u := tmpl
+	u.ID, u.Email, u.CreatedAt, u.UpdatedAt, u.Version = d.Store.NewID(), email, now, now, 1
+	u.Projects = slices.Clone(tmpl.Projects)
+	var token, hash string
+	if u.PortalAccess {
+		token, hash = auth.NewToken()
+		exp := now.Add(ac.Portal.InviteTTL())
+		u.InviteExpiresAt, u.InvitedAt, u.LastInvitedAt = &exp, &now, &now
+	}
+	if err := d.Store.CreateUser(ctx, r.Principal.PortalID, u, hash, actor(r)); err != nil {
+		return u, err
+	}
+	if u.PortalAccess {
+		if err := d.sendInvitation(ctx, r, ac, u, token); err != nil {
+			msg := "the invitation email could not be sent; re-invite the user"
+			d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
+			if err := d.Store.SetInviteError(ctx, r.Principal.PortalID, u.ID, msg); err != nil {
+				d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
+			}
+			u.InviteError = &msg
+		}
+	}
+	return u.WithInvite(now), nil
+}
+
+func (d Deps) sendInvitation(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, u clientele.User, token string) error {
+	if d.Mailer == nil {
+		return fmt.Errorf("no mailer configured")
+	}
+	base := ac.Portal.AppBaseURL
+	if base == "" {
+		base = d.baseURL(r)
+	}
+	name := ""
+	if u.Name != nil {
+		name = *u.Name
+	}
+	msg, err := mail.RenderInvitation(mail.Invitation{UserName: name, CompanyName: ac.Company.Name, PortalName: ac.Portal.Name,
+		InviteURL: base + "/portal/invite/" + token, ExpiresAt: *u.InviteExpiresAt})
+	if err != nil {
+		return err
+	}
+	msg.To = u.Email
+	_, err = d.Mailer.Send(ctx, msg)
+	return err
+}
+
+func (d Deps) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "userId", "user")
+	if err != nil {
+		return nil, err
+	}
+	u, err := d.Store.GetUser(ctx, r.Principal.PortalID, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, u.WithInvite(d.Store.Now())), u.Version), nil
+}
+
+func (d Deps) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	status := r.Query("status")
+	var f clientele.Fields
+	switch status {
+	case "", clientele.Invited, clientele.Active, clientele.Deactivated:
+	default:
+		f.Add("status", "must be invited, active or deactivated")
+	}
+	for _, p := range []string{"companyId", "projectId"} {
+		if r.Query(p) != "" {
+			f.Add(p, "is not supported yet: list all users, or by status")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	q := clientele.EmailKey(r.Query("q"))
+	query := queryKey("users", status, q)
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.ListUsers(ctx, r.Principal.PortalID, status, q, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	now := d.Store.Now()
+	for i := range p.Items {
+		p.Items[i] = p.Items[i].WithInvite(now)
+	}
+	return page(d, r, query, p), nil
+}
+
+func (d Deps) userHistory(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "userId", "user")
+	if err != nil {
+		return nil, err
+	}
+	query := queryKey("user-history", id)
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.UserHistory(ctx, r.Principal.PortalID, id, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	return page(d, r, query, p), nil
+}

@@ -1,0 +1,229 @@
+package clientele
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// User statuses.
+const (
+	Invited     = "invited"
+	Active      = "active"
+	Deactivated = "deactivated"
+)
+
+// Invitation states shown on a user.
+const (
+	InvitePending  = "pending"
+	InviteExpired  = "expired"
+	InviteAccepted = "accepted"
+)
+
+// Limits of user requests.
+const (
+	BuiltInProfile   = "client" // the view-only profile every portal has
+	MaxEmailsPerAdd  = 100
+	MaxRate          = 100_000
+	ReinviteInterval = 24 * time.Hour
+)
+
+// UserProject is a user's membership of a project.
+type UserProject struct {
+	ProjectID             string   `json:"projectId"`
+	RatePerHour           *float64 `json:"ratePerHour"`
+	CustomizedPermissions bool     `json:"customizedPermissions"`
+}
+
+// Invite is the state of a user's invitation, derived at read time from
+// the stored dates so that "expired" needs no write.
+type Invite struct {
+	State               string    `json:"state"`
+	ExpiresAt           time.Time `json:"expiresAt"`
+	ReinviteAvailableAt time.Time `json:"reinviteAvailableAt"`
+	RemindersSent       int       `json:"remindersSent"`
+	LastError           *string   `json:"lastError"`
+}
+
+// User is a client user: a person of a client company.
+type User struct {
+	ID            string        `json:"id"`
+	Email         string        `json:"email"`
+	Name          *string       `json:"name"`
+	Title         *string       `json:"title"`
+	CompanyID     string        `json:"companyId"`
+	ProfileID     string        `json:"profileId"`
+	Status        string        `json:"status"`
+	PortalAccess  bool          `json:"portalAccess"`
+	PortalRate    *float64      `json:"portalRate"`
+	Projects      []UserProject `json:"projects"`
+	Invite        *Invite       `json:"invite"`
+	InvitedAt     *time.Time    `json:"invitedAt"`
+	LastInvitedAt *time.Time    `json:"lastInvitedAt"`
+	AcceptedAt    *time.Time    `json:"acceptedAt"`
+	CreatedAt     time.Time     `json:"createdAt"`
+	UpdatedAt     time.Time     `json:"updatedAt"`
+	Version       int           `json:"version"`
+
+	// InviteExpiresAt is when the current invitation link stops working.
+	InviteExpiresAt *time.Time `json:"-"`
+	RemindersSent   int        `json:"-"`
+	InviteError     *string    `json:"-"`
+}
+
+// HoldsSeat reports whether the user counts against the seat limit.
+func (u User) HoldsSeat() bool { return u.PortalAccess && u.Status != Deactivated }
+
+// WithInvite fills Invite as of now.
+func (u User) WithInvite(now time.Time) User {
+	u.Invite = nil
+	if !u.PortalAccess || u.InviteExpiresAt == nil || u.LastInvitedAt == nil {
+		return u
+	}
+	inv := &Invite{ExpiresAt: *u.InviteExpiresAt, ReinviteAvailableAt: u.LastInvitedAt.Add(ReinviteInterval),
+		RemindersSent: u.RemindersSent, LastError: u.InviteError, State: InvitePending}
+	switch {
+	case u.AcceptedAt != nil || u.Status == Active:
+		inv.State = InviteAccepted
+	case !now.Before(*u.InviteExpiresAt):
+		inv.State = InviteExpired
+	}
+	u.Invite = inv
+	return u
+}
+
+// EmailKey is the identity of an address for uniqueness: all lower case,
+// because people and mail systems treat addresses case-insensitively.
+func EmailKey(email string) string { return strings.ToLower(email) }
+
+// EmailList is a list of addresses given as an array or as one
+// comma-separated string.
+type EmailList []string
+
+// UnmarshalJSON accepts "a@x.com, b@y.com" or ["a@x.com", "b@y.com"].
+func (l *EmailList) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*l = nil
+		for _, part := range strings.Split(s, ",") {
+			if p := strings.TrimSpace(part); p != "" {
+				*l = append(*l, p)
+			}
+		}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[[]string]()}
+	}
+	*l = list
+	return nil
+}
+
+// UsersInput is the body of POST /v1/users.
+type UsersInput struct {
+	Emails       EmailList `json:"emails"`
+	CompanyID    string    `json:"companyId"`
+	ProfileID    *string   `json:"profileId"`
+	ProjectIDs   []string  `json:"projectIds"`
+	RatePerHour  *float64  `json:"ratePerHour"`
+	PortalRate   *float64  `json:"portalRate"`
+	PortalAccess *bool     `json:"portalAccess"`
+	Name         *string   `json:"name"`
+	Title        *string   `json:"title"`
+	TemplateID   *string   `json:"templateId"`
+}
+
+// NewUsers is a validated POST /v1/users request: the template every
+// address's user is made from.
+type NewUsers struct {
+	Emails     []string // as given, trimmed
+	Template   User
+	ProjectIDs []string
+}
+
+// Validate checks the request as a whole; addresses are checked one by one
+// later, each with its own outcome.
+func (in UsersInput) Validate() (NewUsers, error) {
+	var f Fields
+	out := NewUsers{Emails: in.Emails}
+	switch {
+	case len(in.Emails) == 0:
+		f.Add("emails", "is required: one address, a comma-separated list, or an array")
+	case len(in.Emails) > MaxEmailsPerAdd:
+		f.Add("emails", "must have at most %d addresses", MaxEmailsPerAdd)
+	}
+	u := User{CompanyID: in.CompanyID, ProfileID: BuiltInProfile, Status: Invited, PortalAccess: true, Projects: []UserProject{}}
+	if !ValidID(in.CompanyID) {
+		f.Add("companyId", "is required and must be a company id")
+	}
+	if in.ProfileID != nil && *in.ProfileID != BuiltInProfile {
+		f.Add("profileId", "must be %q (the built-in profile) until custom profiles exist", BuiltInProfile)
+	}
+	if in.PortalAccess != nil {
+		u.PortalAccess = *in.PortalAccess
+	}
+	if in.TemplateID != nil {
+		f.Add("templateId", "no such invitation template (the built-in one is used when templateId is absent)")
+	}
+	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxIDsPerRequest, &f)
+	if in.RatePerHour != nil {
+		checkRate("ratePerHour", *in.RatePerHour, &f)
+		if len(in.ProjectIDs) == 0 {
+			f.Add("ratePerHour", "needs projectIds: it is the user's rate on those projects")
+		}
+	}
+	if in.PortalRate != nil {
+		checkRate("portalRate", *in.PortalRate, &f)
+		u.PortalRate = in.PortalRate
+	}
+	for _, p := range out.ProjectIDs {
+		u.Projects = append(u.Projects, UserProject{ProjectID: p, RatePerHour: in.RatePerHour})
+	}
+	if (in.Name != nil || in.Title != nil) && len(in.Emails) != 1 {
+		f.Add("name", "name and title can only be given with exactly one address")
+	}
+	u.Name = cleanOptionalText("name", in.Name, &f)
+	u.Title = cleanOptionalText("title", in.Title, &f)
+	out.Template = u
+	return out, f.Err()
+}
+
+func checkRate(field string, r float64, f *Fields) {
+	if r < 0 || r > MaxRate {
+		f.Add(field, "must be between 0 and %d", MaxRate)
+	}
+}
+
+func cleanOptionalText(field string, s *string, f *Fields) *string {
+	if s == nil {
+		return nil
+	}
+	v, err := CleanName(*s)
+	if err != nil {
+		f.Add(field, "%v", err)
+		return nil
+	}
+	return &v
+}
+
+// Failure is the outcome of one address that could not be added.
+type Failure struct {
+	Email          string `json:"email"`
+	Status         int    `json:"status"`
+	Type           string `json:"type"`
+	Title          string `json:"title"`
+	Detail         string `json:"detail"`
+	ExistingUserID string `json:"existingUserId,omitempty"`
+	UserStatus     string `json:"userStatus,omitempty"`
+}
+
+// History actions of users.
+const (
+	UserCreated = "user.created"
+)
+
+// String names a user in logs without its address.
+func (u User) String() string { return fmt.Sprintf("user %s", u.ID) }

@@ -1,0 +1,96 @@
+package clientele
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestEmailList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`"a@x.com"`, "[a@x.com]", true},
+		{`" a@x.com , b@y.com ,, "`, "[a@x.com b@y.com]", true},
+		{`["a@x.com","b@y.com"]`, "[a@x.com b@y.com]", true},
+		{`""`, "[]", true},
+		{`7`, "", false},
+		{`[1]`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var l EmailList
+			err := json.Unmarshal([]byte(tt.in), &l)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err %v", err)
+			}
+			if tt.ok && fmt.Sprint([]string(l)) != tt.want {
+				t.Fatalf("got %v, want %s", l, tt.want)
+			}
+		})
+	}
+}
+
+func TestWithInvite(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	sent, exp := now.Add(-time.Hour), now.Add(time.Hour)
+	past := now.Add(-time.Minute)
+	tests := []struct {
+		name string
+		u    User
+		want string // state, or "" for no invite
+	}{
+		{"pending", User{PortalAccess: true, Status: Invited, LastInvitedAt: &sent, InviteExpiresAt: &exp}, InvitePending},
+		{"expired", User{PortalAccess: true, Status: Invited, LastInvitedAt: &sent, InviteExpiresAt: &past}, InviteExpired},
+		{"accepted", User{PortalAccess: true, Status: Active, LastInvitedAt: &sent, InviteExpiresAt: &past, AcceptedAt: &sent}, InviteAccepted},
+		{"no portal access", User{PortalAccess: false, Status: Invited}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.u.WithInvite(now).Invite
+			switch {
+			case tt.want == "" && got != nil, tt.want != "" && (got == nil || got.State != tt.want):
+				t.Fatalf("got %+v, want %q", got, tt.want)
+			case got != nil && !got.ReinviteAvailableAt.Equal(sent.Add(ReinviteInterval)):
+				t.Fatalf("reinviteAvailableAt %v", got.ReinviteAvailableAt)
+			}
+		})
+	}
+}
+
+func TestUsersInputValidate(t *testing.T) {
+	rate, no := 50.0, false
+	name := "Ann"
+	company := "01JB0000000000000000000000"
+	tests := []struct {
+		name   string
+		in     UsersInput
+		fields string
+	}{
+		{"minimal", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company}, ""},
+		{"no company", UsersInput{Emails: EmailList{"a@x.com"}}, "[companyId]"},
+		{"rate without projects", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company, RatePerHour: &rate}, "[ratePerHour]"},
+		{"name for two", UsersInput{Emails: EmailList{"a@x.com", "b@x.com"}, CompanyID: company, Name: &name}, "[name]"},
+		{"no portal access", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company, PortalAccess: &no}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.in.Validate()
+			var fields []string
+			if e, ok := err.(*Error); ok {
+				for _, f := range e.Fields {
+					fields = append(fields, f.Field)
+				}
+			}
+			if fmt.Sprint(fields) != tt.fields && !(tt.fields == "" && fields == nil) {
+				t.Fatalf("fields %v, want %s", fields, tt.fields)
+			}
+			if err == nil && (got.Template.PortalAccess != (tt.in.PortalAccess == nil) || got.Template.ProfileID != BuiltInProfile) {
+				t.Fatalf("template %+v", got.Template)
+			}
+		})
+	}
+}

@@ -1,0 +1,323 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele/clientele/shared/clientele"
+)
+
+// Keys of users.
+func userPK(pid, uid string) string         { return portalPrefix(pid) + "#U#" + uid }
+func emailPK(pid, emailKey string) string   { return portalPrefix(pid) + "#EMAIL#" + emailKey }
+func invitePK(pid, tokenHash string) string { return portalPrefix(pid) + "#INVITE#" + tokenHash }
+func usersGSI1PK(pid string) string         { return portalPrefix(pid) + "#USERS" }
+func usersGSI2PK(pid, status string) string { return portalPrefix(pid) + "#USERS#" + status }
+
+// Sort keys of user-related items.
+const (
+	skInvite = "INVITE"
+	// skMember is the prefix of a project membership, in the project's partition.
+	skMember = "M#"
+)
+
+// seatCapUnlimited stands for "no limit" in the seat condition, which
+// compares numbers (a NULL would fail every comparison).
+const seatCapUnlimited = 1 << 40
+
+type userProjectItem struct {
+	ProjectID   string   `dynamodbav:"projectId"`
+	RatePerHour *float64 `dynamodbav:"ratePerHour"`
+}
+
+type userItem struct {
+	PK              string            `dynamodbav:"PK"`
+	SK              string            `dynamodbav:"SK"`
+	Type            string            `dynamodbav:"type"`
+	GSI1PK          string            `dynamodbav:"GSI1PK"`
+	GSI1SK          string            `dynamodbav:"GSI1SK"`
+	GSI2PK          string            `dynamodbav:"GSI2PK"`
+	GSI2SK          string            `dynamodbav:"GSI2SK"`
+	ID              string            `dynamodbav:"id"`
+	Email           string            `dynamodbav:"email"`
+	EmailKey        string            `dynamodbav:"emailKey"`
+	Name            *string           `dynamodbav:"name"`
+	Title           *string           `dynamodbav:"title"`
+	CompanyID       string            `dynamodbav:"companyId"`
+	ProfileID       string            `dynamodbav:"profileId"`
+	Status          string            `dynamodbav:"status"`
+	PortalAccess    bool              `dynamodbav:"portalAccess"`
+	PortalRate      *float64          `dynamodbav:"portalRate"`
+	Projects        []userProjectItem `dynamodbav:"projects,omitempty"`
+	InvitedAt       *string           `dynamodbav:"invitedAt"`
+	LastInvitedAt   *string           `dynamodbav:"lastInvitedAt"`
+	AcceptedAt      *string           `dynamodbav:"acceptedAt"`
+	InviteExpiresAt *string           `dynamodbav:"inviteExpiresAt"`
+	RemindersSent   int               `dynamodbav:"remindersSent"`
+	InviteError     *string           `dynamodbav:"inviteError"`
+	CreatedAt       string            `dynamodbav:"createdAt"`
+	UpdatedAt       string            `dynamodbav:"updatedAt"`
+	Version         int               `dynamodbav:"version"`
+}
+
+func optTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := fmtTime(*t)
+	return &s
+}
+
+func parseOptTime(s *string) *time.Time {
+	if s == nil || *s == "" {
+		return nil
+	}
+	t := parseTime(*s)
+	return &t
+}
+
+// userSortKey orders user lists by address; the id keeps keys unique.
+func userSortKey(u clientele.User) string { return clientele.EmailKey(u.Email) + "#" + u.ID }
+
+func userToItem(pid string, u clientele.User) map[string]types.AttributeValue {
+	it := userItem{
+		PK: userPK(pid, u.ID), SK: skMeta, Type: "user",
+		GSI1PK: usersGSI1PK(pid), GSI1SK: userSortKey(u), GSI2PK: usersGSI2PK(pid, u.Status), GSI2SK: userSortKey(u),
+		ID: u.ID, Email: u.Email, EmailKey: clientele.EmailKey(u.Email), Name: u.Name, Title: u.Title,
+		CompanyID: u.CompanyID, ProfileID: u.ProfileID, Status: u.Status, PortalAccess: u.PortalAccess, PortalRate: u.PortalRate,
+		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
+		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
+		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
+	}
+	for _, p := range u.Projects {
+		it.Projects = append(it.Projects, userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
+	}
+	item, _ := attributevalue.MarshalMap(it)
+	return item
+}
+
+func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) {
+	var it userItem
+	if _, ok := item["projects"].(*types.AttributeValueMemberL); !ok {
+		item = dropNonSet(item, "projects") // absent, or an emulator's stand-in for an empty list
+	}
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return clientele.User{}, fmt.Errorf("decode user: %w", err)
+	}
+	u := clientele.User{ID: it.ID, Email: it.Email, Name: it.Name, Title: it.Title, CompanyID: it.CompanyID,
+		ProfileID: it.ProfileID, Status: it.Status, PortalAccess: it.PortalAccess, PortalRate: it.PortalRate,
+		InvitedAt: parseOptTime(it.InvitedAt), LastInvitedAt: parseOptTime(it.LastInvitedAt), AcceptedAt: parseOptTime(it.AcceptedAt),
+		InviteExpiresAt: parseOptTime(it.InviteExpiresAt), RemindersSent: it.RemindersSent, InviteError: it.InviteError,
+		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
+		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
+	for _, p := range it.Projects {
+		u.Projects = append(u.Projects, clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
+	}
+	return u, nil
+}
+
+func userNotFound() error { return clientele.Errorf(clientele.NotFound, "no such user") }
+
+// GetUser returns a user; one strongly consistent GetItem.
+func (s *Store) GetUser(ctx context.Context, pid, uid string) (clientele.User, error) {
+	item, err := s.getItem(ctx, userPK(pid, uid), skMeta)
+	if err != nil || item == nil {
+		return clientele.User{}, orNotFound(err, userNotFound())
+	}
+	return userFromItem(item)
+}
+
+// ListUsers returns a page of users ordered by address: all of them (GSI1)
+// or those of one status (GSI2), optionally those whose address starts with
+// prefix; one Query.
+func (s *Store) ListUsers(ctx context.Context, pid, status, prefix string, limit int, start map[string]string) (Page[clientele.User], error) {
+	in := &dynamodb.QueryInput{IndexName: aws.String(gsi1), Limit: aws.Int32(int32(limit)),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(usersGSI1PK(pid))}}
+	skName := "GSI1SK"
+	if status != "" {
+		in.IndexName, skName = aws.String(gsi2), "GSI2SK"
+		in.KeyConditionExpression = aws.String("GSI2PK = :pk")
+		in.ExpressionAttributeValues[":pk"] = str(usersGSI2PK(pid, status))
+	}
+	if prefix != "" {
+		*in.KeyConditionExpression += " AND begins_with(" + skName + ", :prefix)"
+		in.ExpressionAttributeValues[":prefix"] = str(clientele.EmailKey(prefix))
+	}
+	return query(ctx, s, in, start, userFromItem)
+}
+
+// UserHistory returns a page of a user's history, newest first.
+func (s *Store) UserHistory(ctx context.Context, pid, uid string, limit int, start map[string]string) (Page[clientele.HistoryEntry], error) {
+	p, err := s.historyPage(ctx, userPK(pid, uid), limit, start, func(map[string]types.AttributeValue) bool { return true })
+	if clientele.ErrorCode(err) == clientele.NotFound {
+		err = userNotFound()
+	}
+	return p, err
+}
+
+// AddContext is what every address of one POST /v1/users shares, read in
+// one request before the first user is written.
+type AddContext struct {
+	Portal   clientele.Portal
+	Company  clientele.Company
+	Projects []clientele.Project
+}
+
+// ReadAddContext reads the portal, the company and the projects of a user
+// add in one TransactGetItems, and checks that the company is on each
+// project and, when a rate is given, that each bills staff hours.
+func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs []string, withRate bool) (AddContext, error) {
+	keys := []map[string]types.AttributeValue{key(portalPrefix(pid), skPortal), key(companyPK(pid, cid), skMeta)}
+	for _, id := range projectIDs {
+		keys = append(keys, key(projectPK(pid, id), skMeta))
+	}
+	got, err := s.getItems(ctx, keys...)
+	if err != nil {
+		return AddContext{}, err
+	}
+	var ac AddContext
+	ac.Portal = clientele.DefaultPortal(pid)
+	if got[0] != nil {
+		if ac.Portal, err = portalFromItem(pid, got[0]); err != nil {
+			return ac, err
+		}
+	}
+	var f clientele.Fields
+	deleting := got[1] == nil
+	if got[1] != nil {
+		if ac.Company, deleting, err = companyFromItem(got[1]); err != nil {
+			return ac, err
+		}
+	}
+	if deleting {
+		f.Add("companyId", "no such company")
+		return ac, f.Err()
+	}
+	for i, item := range got[2:] {
+		field := fmt.Sprintf("projectIds[%d]", i)
+		if item == nil {
+			f.Add(field, "no such project")
+			continue
+		}
+		p, deleting, err := projectFromItem(item)
+		switch {
+		case err != nil:
+			return ac, err
+		case deleting:
+			f.Add(field, "no such project")
+		case !p.HasCompany(cid):
+			f.Add(field, "the company is not on this project; add it to the project first")
+		case withRate && p.Billing != clientele.StaffHours:
+			f.Add(field, "bills %s: ratePerHour applies only to staff_hours projects", p.Billing)
+		default:
+			ac.Projects = append(ac.Projects, p)
+		}
+	}
+	return ac, f.Err()
+}
+
+// CreateUser writes a new user in one transaction with everything that must
+// hold with it: the email guard (unique per portal), the seat (counted under
+// the limit by a condition, so parallel adds cannot pass it), the company's
+// user count, the project memberships (each checked against the project),
+// the invitation link's hash and the first history entry.
+func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, tokenHash string, actor clientele.Actor) error {
+	emailKey := clientele.EmailKey(u.Email)
+	guard := key(emailPK(pid, emailKey), skGuard)
+	guard["type"], guard["userId"] = str("user_email"), str(u.ID)
+	items := []txItem{
+		s.put(userToItem(pid, u), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "user id collision; retry"))),
+		s.put(guard, "attribute_not_exists(PK)", nil, failWith(errEmailTaken)),
+		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :one", "attribute_exists(PK) AND attribute_not_exists(deleting)", nil,
+			map[string]types.AttributeValue{":one": num(1)}, failWith(clientele.Errorf(clientele.Conflict, "the company is being deleted"))),
+	}
+	if u.HoldsSeat() {
+		items = append(items, s.takeSeat(pid))
+	}
+	if tokenHash != "" && u.InviteExpiresAt != nil {
+		inv := key(invitePK(pid, tokenHash), skInvite)
+		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(u.ID), num(int(u.InviteExpiresAt.Unix()))
+		items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil))
+	}
+	for _, p := range u.Projects {
+		m := key(projectPK(pid, p.ProjectID), skMember+u.ID)
+		m["type"], m["userId"], m["companyId"] = str("membership"), str(u.ID), str(u.CompanyID)
+		if p.RatePerHour != nil {
+			m["ratePerHour"] = &types.AttributeValueMemberN{Value: fmt.Sprint(*p.RatePerHour)}
+		}
+		items = append(items,
+			s.put(m, "attribute_not_exists(PK)", nil, nil),
+			txItem{write: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
+				Key: key(projectPK(pid, p.ProjectID), skMeta), ConditionExpression: aws.String("contains(companyIds, :c) AND attribute_not_exists(deleting)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(u.CompanyID)}}},
+				fail: failWith(clientele.Errorf(clientele.Conflict, "the company left project %s meanwhile", p.ProjectID))})
+	}
+	ch := clientele.Changes{}
+	ch.Record("email", nil, u.Email)
+	ch.Record("companyId", nil, u.CompanyID)
+	ch.Record("status", nil, u.Status)
+	ch.Record("portalAccess", nil, u.PortalAccess)
+	ch.Record("name", nil, u.Name)
+	ch.Record("title", nil, u.Title)
+	ch.Record("portalRate", nil, u.PortalRate)
+	if len(u.Projects) > 0 {
+		ch.Record("projects", nil, u.Projects)
+	}
+	items = append(items, s.history(userPK(pid, u.ID), actor, clientele.UserCreated, ch))
+	err := s.transact(ctx, items, nil, 0)
+	if err == errEmailTaken {
+		return s.emailTaken(ctx, pid, emailKey)
+	}
+	return err
+}
+
+var errEmailTaken = fmt.Errorf("email taken")
+
+// emailTaken explains a taken address: which user holds it, in which status,
+// so a deactivated user is brought back rather than forked.
+func (s *Store) emailTaken(ctx context.Context, pid, emailKey string) error {
+	e := &clientele.Error{Code: clientele.Conflict, Message: "a user with this email address already exists", Extra: map[string]any{}}
+	guard, err := s.getItem(ctx, emailPK(pid, emailKey), skGuard)
+	if err != nil || guard == nil {
+		return e
+	}
+	if id, ok := guard["userId"].(*types.AttributeValueMemberS); ok {
+		e.Extra["existingUserId"] = id.Value
+		if u, err := s.GetUser(ctx, pid, id.Value); err == nil {
+			e.Extra["userStatus"] = u.Status
+			if u.Status == clientele.Deactivated {
+				e.Message = "this address belongs to a deactivated user; activate them (POST /v1/users/" + u.ID + "/activate) to keep their history"
+			}
+		}
+	}
+	return e
+}
+
+// takeSeat counts one seat on the portal under its limit. seatCap mirrors
+// clientSeatLimit as a number that is always comparable.
+func (s *Store) takeSeat(pid string) txItem {
+	return s.update(key(portalPrefix(pid), skPortal), "ADD seatsUsed :one",
+		"attribute_not_exists(seatCap) OR seatsUsed < seatCap", nil,
+		map[string]types.AttributeValue{":one": num(1)},
+		failWith(&clientele.Error{Code: clientele.Conflict, Kind: "seat-limit",
+			Message: "the portal's client seat limit is reached; raise clientSeatLimit or deactivate a user"}))
+}
+
+// SetInviteError records why the invitation email could not be sent.
+func (s *Store) SetInviteError(ctx context.Context, pid, uid, msg string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(userPK(pid, uid), skMeta),
+		UpdateExpression:          aws.String("SET inviteError = :e"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": str(msg)}})
+	if isConditionFailed(err) {
+		return nil // deleted meanwhile: nothing to record
+	}
+	return unavailable(err, "record invite error")
+}
