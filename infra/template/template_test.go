@@ -30,6 +30,8 @@ var wantRoutes = []Route{
 	{Method: "PATCH", Path: "/v1/companies/{companyId}", Function: "CompaniesFunction"},
 	{Method: "DELETE", Path: "/v1/companies/{companyId}", Function: "CompaniesFunction"},
 	{Method: "GET", Path: "/v1/companies/{companyId}/history", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies/{companyId}/users", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies/{companyId}/group", Function: "CompaniesFunction"},
 
 	{Method: "POST", Path: "/v1/projects", Function: "ProjectsFunction"},
 	{Method: "GET", Path: "/v1/projects", Function: "ProjectsFunction"},
@@ -39,30 +41,45 @@ var wantRoutes = []Route{
 	{Method: "POST", Path: "/v1/projects/{projectId}/companies", Function: "ProjectsFunction"},
 	{Method: "PUT", Path: "/v1/projects/{projectId}/primary-company", Function: "ProjectsFunction"},
 	{Method: "DELETE", Path: "/v1/projects/{projectId}/companies/{companyId}", Function: "ProjectsFunction"},
+	{Method: "GET", Path: "/v1/projects/{projectId}/users", Function: "ProjectsFunction"},
+	{Method: "POST", Path: "/v1/projects/{projectId}/users", Function: "ProjectsFunction"},
+	{Method: "PATCH", Path: "/v1/projects/{projectId}/users/{userId}", Function: "ProjectsFunction"},
+	{Method: "DELETE", Path: "/v1/projects/{projectId}/users/{userId}", Function: "ProjectsFunction"},
 
 	{Method: "POST", Path: "/v1/users", Function: "UsersFunction"},
 	{Method: "GET", Path: "/v1/users", Function: "UsersFunction"},
 	{Method: "GET", Path: "/v1/users/{userId}", Function: "UsersFunction"},
 	{Method: "GET", Path: "/v1/users/{userId}/history", Function: "UsersFunction"},
+	{Method: "PATCH", Path: "/v1/users/{userId}", Function: "UsersFunction"},
+	{Method: "DELETE", Path: "/v1/users/{userId}", Function: "UsersFunction"},
+	{Method: "POST", Path: "/v1/users/{userId}/deactivate", Function: "UsersFunction"},
+	{Method: "POST", Path: "/v1/users/{userId}/activate", Function: "UsersFunction"},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.
+// BatchWriteItem deletes history in batches (cascading deletes).
 var wantActions = map[string][]string{
 	"PortalFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-	"CompaniesFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-	"UsersFunction":     {"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"CompaniesFunction": {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"ProjectsFunction":  {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"UsersFunction":     {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
 
 // wantSESActions is the exact set of SES actions each function may use
-// (none for a function not listed): only the functions that send email.
+// (none for a function not listed): only the functions that send email
+// (invitations, and notices of a change with ?notify=true / notify).
 var wantSESActions = map[string][]string{
-	"UsersFunction": {"ses:SendEmail"},
+	"CompaniesFunction": {"ses:SendEmail"},
+	"ProjectsFunction":  {"ses:SendEmail"},
+	"UsersFunction":     {"ses:SendEmail"},
 }
 
-// wantEnv is each function's own environment, on top of Globals.Function's.
+// wantEnv is each function's own environment, on top of Globals.Function's:
+// MAIL_FROM for every function that sends email.
 var wantEnv = map[string]map[string]any{
-	"UsersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 }
 
 // wantTimeout is each function's effective timeout in seconds: cascading
@@ -648,6 +665,16 @@ func TestEnvVars(t *testing.T) {
 			}
 		})
 	}
+	// A function may send email exactly when it knows its sender: SES
+	// permission and MAIL_FROM go together.
+	t.Run("MAIL_FROM", func(t *testing.T) {
+		for _, id := range tmpl.Functions() {
+			from := lookup(tmpl.raw, "Resources", id, "Properties", "Environment", "Variables", "MAIL_FROM")
+			if sends := len(wantSESActions[id]) > 0; sends != (from != nil) {
+				t.Errorf("%s: sends email %v, but MAIL_FROM = %v", id, sends, from)
+			}
+		}
+	})
 	// The secret reaches the functions as a deploy-time dynamic reference,
 	// so a cold start makes no Secrets Manager call.
 	t.Run("CURSOR_SECRET", func(t *testing.T) {

@@ -58,7 +58,7 @@ func TestRequestBudget(t *testing.T) {
 		{"GET /v1/companies/{companyId}/history", "Query(PK, from the company item down: proves it exists)", 1, func(e *env) resp {
 			return e.call("GET", "/v1/companies/"+c1+"/history", e.owner, nil)
 		}},
-		{"DELETE /v1/companies/{companyId} (no projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + GetItem + Query + BatchWriteItem + Query + TransactWriteItems(Delete company, guard); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems), +2 per 100 history entries", 7, func(e *env) resp {
+		{"DELETE /v1/companies/{companyId} (no users or projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + Query(users) + GetItem + Query + BatchWriteItem + Query + TransactWriteItems(Delete company, guard); +1 Query per 25 users and per user GetItem, Query(history), GetItem, TransactWriteItems (+BatchWriteItem per 25 history entries); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems); +2 per 100 history entries", 8, func(e *env) resp {
 			return e.call("DELETE", "/v1/companies/"+lone, e.owner, nil)
 		}},
 		{"POST /v1/projects", "TransactWriteItems(Put project)", 1, func(e *env) resp {
@@ -78,10 +78,10 @@ func TestRequestBudget(t *testing.T) {
 		{"PUT /v1/projects/{projectId}/primary-company", "GetItem + TransactWriteItems(Update project, Put 2 history)", 2, func(e *env) resp {
 			return e.call("PUT", "/v1/projects/"+p1+"/primary-company", e.owner, map[string]any{"companyId": c3})
 		}},
-		{"DELETE /v1/projects/{projectId}/companies/{companyId}", "GetItem + TransactWriteItems(Update project, Update company, Put history)", 2, func(e *env) resp {
+		{"DELETE /v1/projects/{projectId}/companies/{companyId}", "GetItem + Query(members) + GetItem + TransactWriteItems(Update project, Update company, Put history) + Query(members, again); +2 per member of that company (GetItem, TransactWriteItems)", 5, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+p1+"/companies/"+c3, e.owner, nil)
 		}},
-		{"DELETE /v1/projects/{projectId} (no companies)", "GetItem + TransactWriteItems(mark) + GetItem + TransactWriteItems(Delete); +2 per 40 companies (GetItem, TransactWriteItems)", 4, func(e *env) resp {
+		{"DELETE /v1/projects/{projectId} (no companies or members)", "GetItem + TransactWriteItems(mark) + GetItem + Query(members) + TransactWriteItems(Delete); +1 Query per 25 members and 2 per member; +2 per 40 companies (GetItem, TransactWriteItems)", 5, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+bare, e.owner, nil)
 		}},
 	}

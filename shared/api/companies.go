@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
@@ -16,6 +18,8 @@ func Companies(d Deps) *httpapi.Router {
 	rt.Handle("PATCH /v1/companies/{companyId}", httpapi.Write, d.patchCompany)
 	rt.Handle("DELETE /v1/companies/{companyId}", httpapi.Write, d.deleteCompany)
 	rt.Handle("GET /v1/companies/{companyId}/history", httpapi.Read, d.companyHistory)
+	rt.Handle("GET /v1/companies/{companyId}/users", httpapi.Read, d.listCompanyUsers)
+	rt.Handle("GET /v1/companies/{companyId}/group", httpapi.Read, d.companyGroup)
 	return rt
 }
 
@@ -123,4 +127,42 @@ func (d Deps) companyHistory(ctx context.Context, r *httpapi.Request) (*httpapi.
 		return nil, err
 	}
 	return page(d, r, query, p), nil
+}
+
+func (d Deps) listCompanyUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Store.GetCompany(ctx, r.Principal.PortalID, id); err != nil {
+		return nil, err
+	}
+	return d.userList(ctx, r, dynamo.UserScope{CompanyID: id}, "company-users?"+id)
+}
+
+// Group is a company's user group. Every user of the company is in it, now
+// and later, so it is a view of the company rather than a second list that
+// could drift: its id is the company's, its members are the company's users
+// (GET /v1/companies/{id}/users).
+type Group struct {
+	ID          string    `json:"id"`
+	CompanyID   string    `json:"companyId"`
+	Name        string    `json:"name"`
+	MemberCount int       `json:"memberCount"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+func (d Deps) companyGroup(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "companyId", "company")
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.Store.GetCompany(ctx, r.Principal.PortalID, id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.CreateUserGroup {
+		return nil, clientele.Errorf(clientele.NotFound, "the company has no user group (it was created without createUserGroup)")
+	}
+	return httpapi.JSON(200, Group{ID: c.ID, CompanyID: c.ID, Name: c.Name + " users", MemberCount: c.UserCount, CreatedAt: c.CreatedAt}), nil
 }

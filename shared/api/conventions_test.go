@@ -315,24 +315,28 @@ func TestIdempotency(t *testing.T) {
 func TestTenantIsolation(t *testing.T) {
 	e := newEnv(t)
 	cid := e.createCompany("Tenant A company")
-	pid := e.createProject("Tenant A project", map[string]any{"companyIds": []string{cid}})
+	pid := e.createProject("Tenant A project", map[string]any{"companyIds": []string{cid}, "billing": "staff_hours"})
+	ur := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "a@tenant.example", "companyId": cid, "projectIds": []string{pid}})
+	want(t, ur, 201)
+	uid := ur.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
 	b := e.st.Token("tenant-b", "owner", "b")
+	// Bodies valid in shape, so that only the ids can make the answer 404.
+	bodies := map[string]any{
+		"PATCH /v1/companies/{companyId}":               map[string]any{"name": "hijacked"},
+		"PATCH /v1/projects/{projectId}":                map[string]any{"name": "hijacked"},
+		"PATCH /v1/users/{userId}":                      map[string]any{"name": "hijacked"},
+		"PUT /v1/projects/{projectId}/primary-company":  map[string]any{"companyId": cid},
+		"POST /v1/projects/{projectId}/companies":       map[string]any{"companyId": cid},
+		"POST /v1/projects/{projectId}/users":           map[string]any{"userIds": []string{uid}},
+		"PATCH /v1/projects/{projectId}/users/{userId}": map[string]any{"ratePerHour": 1},
+	}
 	for _, r := range e.st.Routes {
-		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid).Replace(r.Path)
 		if !strings.Contains(r.Path, "{") {
 			continue // collection routes: checked below
 		}
+		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid, "{userId}", uid).Replace(r.Path)
 		t.Run(r.Key(), func(t *testing.T) {
-			var body any
-			switch r.Method {
-			case "PATCH":
-				body = map[string]any{"name": "hijacked"}
-			case "PUT":
-				body = map[string]any{"companyId": cid}
-			case "POST":
-				body = map[string]any{"companyId": cid}
-			}
-			want(t, e.call(r.Method, path, b, body), 404)
+			want(t, e.call(r.Method, path, b, bodies[r.Key()]), 404)
 		})
 	}
 	if items := e.call("GET", "/v1/companies", b, nil).JSON()["items"].([]any); len(items) != 0 {
@@ -345,8 +349,15 @@ func TestTenantIsolation(t *testing.T) {
 	bp := e.call("POST", "/v1/projects", b, map[string]any{"name": "B"})
 	want(t, e.call("POST", "/v1/projects/"+bp.String("id")+"/companies", b, map[string]any{"companyId": cid}), 404)
 	want(t, e.call("POST", "/v1/companies", b, map[string]any{"name": "B co", "projectIds": []string{pid}}), 400)
+	if items := e.call("GET", "/v1/users", b, nil).JSON()["items"].([]any); len(items) != 0 {
+		t.Fatalf("portal B sees %v", items)
+	}
+	want(t, e.call("POST", "/v1/users", b, map[string]any{"emails": "x@tenant.example", "companyId": cid}), 400)
 	// A's data is intact.
 	want(t, e.call("GET", "/v1/companies/"+cid, e.owner, nil), 200)
+	if u := e.call("GET", "/v1/users/"+uid, e.owner, nil).JSON(); u["name"] != nil || u["status"] != "invited" {
+		t.Fatalf("user changed: %v", u)
+	}
 	if e.call("GET", "/v1/projects/"+pid, e.owner, nil).String("name") != "Tenant A project" {
 		t.Fatal("project changed")
 	}

@@ -21,6 +21,10 @@ func Users(d Deps) *httpapi.Router {
 	rt.Handle("GET /v1/users", httpapi.Read, d.listUsers)
 	rt.Handle("GET /v1/users/{userId}", httpapi.Read, d.getUser)
 	rt.Handle("GET /v1/users/{userId}/history", httpapi.Read, d.userHistory)
+	rt.Handle("PATCH /v1/users/{userId}", httpapi.Write, d.patchUser)
+	rt.Handle("DELETE /v1/users/{userId}", httpapi.Write, d.deleteUser)
+	rt.Handle("POST /v1/users/{userId}/deactivate", httpapi.Write, d.setUserStatus(clientele.User.Deactivate, clientele.UserDeactivated))
+	rt.Handle("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
 	return rt
 }
 
@@ -179,28 +183,41 @@ func (d Deps) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 }
 
 func (d Deps) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	status := r.Query("status")
+	var scope dynamo.UserScope
 	var f clientele.Fields
-	switch status {
-	case "", clientele.Invited, clientele.Active, clientele.Deactivated:
-	default:
-		f.Add("status", "must be invited, active or deactivated")
-	}
-	for _, p := range []string{"companyId", "projectId"} {
-		if r.Query(p) != "" {
-			f.Add(p, "is not supported yet: list all users, or by status")
+	for name, dst := range map[string]*string{"companyId": &scope.CompanyID, "projectId": &scope.ProjectID} {
+		if v := r.Query(name); v != "" {
+			if !clientele.ValidID(v) {
+				f.Add(name, "is not a valid id")
+			}
+			*dst = v
 		}
+	}
+	if scope.CompanyID != "" && scope.ProjectID != "" {
+		f.Add("projectId", "give at most one of companyId and projectId")
 	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
+	return d.userList(ctx, r, scope, "users?"+scope.CompanyID+"&"+scope.ProjectID)
+}
+
+// userList answers a list of users of a scope, filtered by ?status= and
+// ?q= (address prefix); one Query per page.
+func (d Deps) userList(ctx context.Context, r *httpapi.Request, scope dynamo.UserScope, route string) (*httpapi.Response, error) {
+	status := r.Query("status")
+	switch status {
+	case "", clientele.Invited, clientele.Active, clientele.Deactivated:
+	default:
+		return nil, clientele.Fields{{Field: "status", Message: "must be invited, active or deactivated"}}.Err()
+	}
 	q := clientele.EmailKey(r.Query("q"))
-	query := queryKey("users", status, q)
+	query := queryKey(route, status, q)
 	limit, start, err := listArgs(d, r, query)
 	if err != nil {
 		return nil, err
 	}
-	p, err := d.Store.ListUsers(ctx, r.Principal.PortalID, status, q, limit, start)
+	p, err := d.Store.ListUsers(ctx, r.Principal.PortalID, scope, status, q, limit, start)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,7 @@ type User struct {
 	InviteExpiresAt *time.Time `json:"-"`
 	RemindersSent   int        `json:"-"`
 	InviteError     *string    `json:"-"`
+	InviteTokenHash *string    `json:"-"` // hash of the live invitation link, to revoke it
 }
 
 // HoldsSeat reports whether the user counts against the seat limit.
@@ -220,10 +221,8 @@ type Failure struct {
 	UserStatus     string `json:"userStatus,omitempty"`
 }
 
-// History actions of users.
-const (
-	UserCreated = "user.created"
-)
+// UserCreated is the history action of a new user.
+const UserCreated = "user.created"
 
 // String names a user in logs without its address.
 func (u User) String() string { return fmt.Sprintf("user %s", u.ID) }

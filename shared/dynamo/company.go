@@ -278,9 +278,9 @@ func (s *Store) UpdateCompany(ctx context.Context, pid, cid string, actor client
 
 // DeleteCompany deletes a company and everything that hangs off it, in
 // bounded steps that each commit on their own: first the company is marked
-// deleting (it leaves lists and reads at once), then it leaves its projects
-// maxStep at a time, then its history goes, then the company and its name
-// guard. Repeating the call after a failure resumes where it stopped.
+// deleting (it leaves lists and reads at once), then its users are deleted
+// (each in its own transaction), then it leaves its projects maxStep at a
+// time, then its history goes, then the company and its name guard. Repeating the call after a failure resumes where it stopped.
 // check sees the company before the first step (If-Match).
 func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(clientele.Company) error) error {
 	pk := key(companyPK(pid, cid), skMeta)
@@ -301,6 +301,10 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 				":trash": str(trashGSI1PK(pid))}, failWith(errRetry))}, nil, 0)
 	})
 	if err != nil {
+		return err
+	}
+	// Its users first: none can be added once the company is marked.
+	if err := s.deleteMembers(ctx, pid, cid); err != nil {
 		return err
 	}
 	// Re-read each step: nothing can join the company once it is marked, so

@@ -352,8 +352,24 @@ func (s *Store) SetPrimary(ctx context.Context, pid, prid, cid string, actor cli
 // RemoveCompany takes company cid off the project; if it was the primary
 // client the project is left without one (not invoiceable) rather than
 // silently billing someone else.
+//
+// The company's users leave the project first (repeatable), then the
+// association goes, then a second sweep takes any user who joined in between.
 func (s *Store) RemoveCompany(ctx context.Context, pid, prid, cid string, actor clientele.Actor, check func(clientele.Project) error) error {
-	_, err := retry(ctx, func() (struct{}, error) {
+	p, err := s.GetProject(ctx, pid, prid)
+	if err != nil {
+		return err
+	}
+	if err := check(p); err != nil {
+		return err
+	}
+	if !p.HasCompany(cid) {
+		return clientele.Errorf(clientele.NotFound, "the company is not on this project")
+	}
+	if err := s.sweepProject(ctx, pid, prid, cid, actor); err != nil {
+		return err
+	}
+	_, err = retry(ctx, func() (struct{}, error) {
 		p, err := s.GetProject(ctx, pid, prid)
 		if err != nil {
 			return struct{}{}, err
@@ -375,7 +391,10 @@ func (s *Store) RemoveCompany(ctx context.Context, pid, prid, cid string, actor 
 			s.history(companyPK(pid, cid), actor, clientele.CompanyProjectRemoved, ch),
 		}, nil, 0)
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.sweepProject(ctx, pid, prid, cid, actor)
 }
 
 // DeleteProject deletes a project in bounded, repeatable steps like
@@ -383,6 +402,7 @@ func (s *Store) RemoveCompany(ctx context.Context, pid, prid, cid string, actor 
 // its companies maxStep at a time, then delete it.
 func (s *Store) DeleteProject(ctx context.Context, pid, prid string, actor clientele.Actor, check func(clientele.Project) error) error {
 	pk := key(projectPK(pid, prid), skMeta)
+	swept := false
 	for marked := false; ; {
 		more, err := retry(ctx, func() (bool, error) {
 			item, err := s.getItem(ctx, projectPK(pid, prid), skMeta)
@@ -403,6 +423,13 @@ func (s *Store) DeleteProject(ctx context.Context, pid, prid string, actor clien
 				return true, s.transact(ctx, []txItem{s.update(pk, "SET deleting = :t, version = :next, GSI1PK = :trash", "version = :v", nil,
 					map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":next": num(p.Version + 1), ":v": num(p.Version), ":trash": str(trashGSI1PK(pid))},
 					failWith(errRetry))}, nil, 0)
+			}
+			// Members leave first: none can join once the project is marked.
+			if !swept {
+				if err := s.sweepProject(ctx, pid, prid, "", actor); err != nil {
+					return false, err
+				}
+				swept = true
 			}
 			if len(p.CompanyIDs) == 0 {
 				return false, s.transact(ctx, []txItem{s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil))}, nil, 0)

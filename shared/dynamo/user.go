@@ -18,14 +18,19 @@ func userPK(pid, uid string) string         { return portalPrefix(pid) + "#U#" +
 func emailPK(pid, emailKey string) string   { return portalPrefix(pid) + "#EMAIL#" + emailKey }
 func invitePK(pid, tokenHash string) string { return portalPrefix(pid) + "#INVITE#" + tokenHash }
 func usersGSI1PK(pid string) string         { return portalPrefix(pid) + "#USERS" }
-func usersGSI2PK(pid, status string) string { return portalPrefix(pid) + "#USERS#" + status }
 
 // Sort keys of user-related items.
 const (
 	skInvite = "INVITE"
-	// skMember is the prefix of a project membership, in the project's partition.
-	skMember = "M#"
+	// skMember prefixes a membership (a full copy of the user, with index
+	// keys of its company's or project's lists) in the company's or
+	// project's partition. "U#" sorts after "META", outside history ranges.
+	skMember = "U#"
 )
+
+// Scopes of user lists: the portal, a company, a project.
+func companyUsersPK(pid, cid string) string  { return portalPrefix(pid) + "#C#" + cid + "#USERS" }
+func projectUsersPK(pid, prid string) string { return portalPrefix(pid) + "#PR#" + prid + "#USERS" }
 
 // seatCapUnlimited stands for "no limit" in the seat condition, which
 // compares numbers (a NULL would fail every comparison).
@@ -61,6 +66,7 @@ type userItem struct {
 	InviteExpiresAt *string           `dynamodbav:"inviteExpiresAt"`
 	RemindersSent   int               `dynamodbav:"remindersSent"`
 	InviteError     *string           `dynamodbav:"inviteError"`
+	InviteTokenHash *string           `dynamodbav:"inviteTokenHash"`
 	CreatedAt       string            `dynamodbav:"createdAt"`
 	UpdatedAt       string            `dynamodbav:"updatedAt"`
 	Version         int               `dynamodbav:"version"`
@@ -86,10 +92,17 @@ func parseOptTime(s *string) *time.Time {
 func userSortKey(u clientele.User) string { return clientele.EmailKey(u.Email) + "#" + u.ID }
 
 func userToItem(pid string, u clientele.User) map[string]types.AttributeValue {
+	return userCopy(pid, u, userPK(pid, u.ID), skMeta, "user", usersGSI1PK(pid))
+}
+
+// userCopy is the user as stored at pk/sk, listed under the index partition
+// scope (all statuses in GSI1, one status in GSI2).
+func userCopy(pid string, u clientele.User, pk, sk, typ, scope string) map[string]types.AttributeValue {
 	it := userItem{
-		PK: userPK(pid, u.ID), SK: skMeta, Type: "user",
-		GSI1PK: usersGSI1PK(pid), GSI1SK: userSortKey(u), GSI2PK: usersGSI2PK(pid, u.Status), GSI2SK: userSortKey(u),
-		ID: u.ID, Email: u.Email, EmailKey: clientele.EmailKey(u.Email), Name: u.Name, Title: u.Title,
+		PK: pk, SK: sk, Type: typ,
+		GSI1PK: scope, GSI1SK: userSortKey(u), GSI2PK: scope + "#" + u.Status, GSI2SK: userSortKey(u),
+		InviteTokenHash: u.InviteTokenHash,
+		ID:              u.ID, Email: u.Email, EmailKey: clientele.EmailKey(u.Email), Name: u.Name, Title: u.Title,
 		CompanyID: u.CompanyID, ProfileID: u.ProfileID, Status: u.Status, PortalAccess: u.PortalAccess, PortalRate: u.PortalRate,
 		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
 		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
@@ -114,7 +127,8 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		ProfileID: it.ProfileID, Status: it.Status, PortalAccess: it.PortalAccess, PortalRate: it.PortalRate,
 		InvitedAt: parseOptTime(it.InvitedAt), LastInvitedAt: parseOptTime(it.LastInvitedAt), AcceptedAt: parseOptTime(it.AcceptedAt),
 		InviteExpiresAt: parseOptTime(it.InviteExpiresAt), RemindersSent: it.RemindersSent, InviteError: it.InviteError,
-		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
+		InviteTokenHash: it.InviteTokenHash,
+		CreatedAt:       parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {
 		u.Projects = append(u.Projects, clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
@@ -133,18 +147,32 @@ func (s *Store) GetUser(ctx context.Context, pid, uid string) (clientele.User, e
 	return userFromItem(item)
 }
 
-// ListUsers returns a page of users ordered by address: all of them (GSI1)
-// or those of one status (GSI2), optionally those whose address starts with
-// prefix; one Query.
-func (s *Store) ListUsers(ctx context.Context, pid, status, prefix string, limit int, start map[string]string) (Page[clientele.User], error) {
+// UserScope picks the list: the portal's users, a company's or a project's.
+type UserScope struct{ CompanyID, ProjectID string }
+
+func (sc UserScope) partition(pid string) string {
+	switch {
+	case sc.CompanyID != "":
+		return companyUsersPK(pid, sc.CompanyID)
+	case sc.ProjectID != "":
+		return projectUsersPK(pid, sc.ProjectID)
+	}
+	return usersGSI1PK(pid)
+}
+
+// ListUsers returns a page of the users of a scope ordered by address: all
+// of them (GSI1) or those of one status (GSI2), optionally those whose
+// address starts with prefix. One Query, never filtered after reading.
+func (s *Store) ListUsers(ctx context.Context, pid string, scope UserScope, status, prefix string, limit int, start map[string]string) (Page[clientele.User], error) {
+	part := scope.partition(pid)
 	in := &dynamodb.QueryInput{IndexName: aws.String(gsi1), Limit: aws.Int32(int32(limit)),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(usersGSI1PK(pid))}}
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(part)}}
 	skName := "GSI1SK"
 	if status != "" {
 		in.IndexName, skName = aws.String(gsi2), "GSI2SK"
 		in.KeyConditionExpression = aws.String("GSI2PK = :pk")
-		in.ExpressionAttributeValues[":pk"] = str(usersGSI2PK(pid, status))
+		in.ExpressionAttributeValues[":pk"] = str(part + "#" + status)
 	}
 	if prefix != "" {
 		*in.KeyConditionExpression += " AND begins_with(" + skName + ", :prefix)"
@@ -232,6 +260,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 	emailKey := clientele.EmailKey(u.Email)
 	guard := key(emailPK(pid, emailKey), skGuard)
 	guard["type"], guard["userId"] = str("user_email"), str(u.ID)
+	u.InviteTokenHash = nilIfBlank(tokenHash)
 	items := []txItem{
 		s.put(userToItem(pid, u), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "user id collision; retry"))),
 		s.put(guard, "attribute_not_exists(PK)", nil, failWith(errEmailTaken)),
@@ -246,18 +275,9 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(u.ID), num(int(u.InviteExpiresAt.Unix()))
 		items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil))
 	}
+	items = append(items, s.memberships(pid, u, nil)...)
 	for _, p := range u.Projects {
-		m := key(projectPK(pid, p.ProjectID), skMember+u.ID)
-		m["type"], m["userId"], m["companyId"] = str("membership"), str(u.ID), str(u.CompanyID)
-		if p.RatePerHour != nil {
-			m["ratePerHour"] = &types.AttributeValueMemberN{Value: fmt.Sprint(*p.RatePerHour)}
-		}
-		items = append(items,
-			s.put(m, "attribute_not_exists(PK)", nil, nil),
-			txItem{write: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
-				Key: key(projectPK(pid, p.ProjectID), skMeta), ConditionExpression: aws.String("contains(companyIds, :c) AND attribute_not_exists(deleting)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(u.CompanyID)}}},
-				fail: failWith(clientele.Errorf(clientele.Conflict, "the company left project %s meanwhile", p.ProjectID))})
+		items = append(items, s.projectHasCompany(pid, p.ProjectID, u.CompanyID))
 	}
 	ch := clientele.Changes{}
 	ch.Record("email", nil, u.Email)
@@ -320,4 +340,34 @@ func (s *Store) SetInviteError(ctx context.Context, pid, uid, msg string) error 
 		return nil // deleted meanwhile: nothing to record
 	}
 	return unavailable(err, "record invite error")
+}
+
+func nilIfBlank(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// memberships writes the copies of u that its company's and projects' lists
+// read, and deletes those of the projects in left. Their keys never change
+// with the user's status or name, so an update is Puts only.
+func (s *Store) memberships(pid string, u clientele.User, left []string) []txItem {
+	items := []txItem{s.put(userCopy(pid, u, companyPK(pid, u.CompanyID), skMember+u.ID, "company_member", companyUsersPK(pid, u.CompanyID)), "", nil, nil)}
+	for _, p := range u.Projects {
+		items = append(items, s.put(userCopy(pid, u, projectPK(pid, p.ProjectID), skMember+u.ID, "project_member", projectUsersPK(pid, p.ProjectID)), "", nil, nil))
+	}
+	for _, prid := range left {
+		items = append(items, s.del(key(projectPK(pid, prid), skMember+u.ID), "", nil, nil))
+	}
+	return items
+}
+
+// projectHasCompany checks, in the user's transaction, that the company is
+// still on the project the user joins.
+func (s *Store) projectHasCompany(pid, prid, cid string) txItem {
+	return txItem{write: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
+		Key: key(projectPK(pid, prid), skMeta), ConditionExpression: aws.String("contains(companyIds, :c) AND attribute_not_exists(deleting)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cid)}}},
+		fail: failWith(clientele.Errorf(clientele.Conflict, "the company left project %s meanwhile", prid))}
 }

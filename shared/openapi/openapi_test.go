@@ -68,22 +68,32 @@ func TestRoutes(t *testing.T) {
 		"DELETE /v1/companies/{companyId}",
 		"DELETE /v1/projects/{projectId}",
 		"DELETE /v1/projects/{projectId}/companies/{companyId}",
+		"DELETE /v1/projects/{projectId}/users/{userId}",
+		"DELETE /v1/users/{userId}",
 		"GET /v1/companies",
 		"GET /v1/companies/{companyId}",
+		"GET /v1/companies/{companyId}/group",
 		"GET /v1/companies/{companyId}/history",
+		"GET /v1/companies/{companyId}/users",
 		"GET /v1/portal",
 		"GET /v1/projects",
 		"GET /v1/projects/{projectId}",
+		"GET /v1/projects/{projectId}/users",
 		"GET /v1/users",
 		"GET /v1/users/{userId}",
 		"GET /v1/users/{userId}/history",
 		"PATCH /v1/companies/{companyId}",
 		"PATCH /v1/portal",
 		"PATCH /v1/projects/{projectId}",
+		"PATCH /v1/projects/{projectId}/users/{userId}",
+		"PATCH /v1/users/{userId}",
 		"POST /v1/companies",
 		"POST /v1/projects",
 		"POST /v1/projects/{projectId}/companies",
+		"POST /v1/projects/{projectId}/users",
 		"POST /v1/users",
+		"POST /v1/users/{userId}/activate",
+		"POST /v1/users/{userId}/deactivate",
 		"PUT /v1/projects/{projectId}/primary-company",
 	}
 	if got := Routes(doc); !slices.Equal(got, want) {
@@ -92,9 +102,10 @@ func TestRoutes(t *testing.T) {
 }
 
 // bulkCreates are the operations that create several resources in one
-// request, each on its own: they answer 201 {created, failed} when all
-// succeed and 207 when only some do, with no single Location or ETag.
-var bulkCreates = map[string]bool{"createUsers": true}
+// request, each on its own: they answer 201 {<done>, failed} when all
+// succeed and 207 when only some do, with no single Location or ETag. The
+// value is the name of the member listing what was done.
+var bulkCreates = map[string]string{"createUsers": "created", "addProjectUsers": "added"}
 
 // TestConventions checks, for every operation, the rules of the contract that
 // the document itself must follow, so routes added later keep them.
@@ -112,7 +123,7 @@ func TestConventions(t *testing.T) {
 				t.Errorf("%s: missing or duplicate operationId %q", name, op.OperationID)
 			}
 			ids[op.OperationID] = true
-			bulk := bulkCreates[op.OperationID]
+			done, bulk := bulkCreates[op.OperationID]
 			if bulk {
 				bulkSeen[op.OperationID] = true
 				if method != http.MethodPost {
@@ -125,8 +136,8 @@ func TestConventions(t *testing.T) {
 						continue
 					}
 					mt := r.Value.Content.Get("application/json")
-					if mt == nil || mt.Schema == nil || !slices.Contains(mt.Schema.Value.Required, "created") || !slices.Contains(mt.Schema.Value.Required, "failed") {
-						t.Errorf("%s %d: body is not {created, failed}", name, code)
+					if mt == nil || mt.Schema == nil || !slices.Contains(mt.Schema.Value.Required, done) || !slices.Contains(mt.Schema.Value.Required, "failed") {
+						t.Errorf("%s %d: body is not {%s, failed}", name, code, done)
 					}
 				}
 			} else if op.Responses.Status(207) != nil {
@@ -292,6 +303,12 @@ const failedTakenJSON = `{"email":"bob@acme.example","status":409,"type":"/probl
 const failedInvalidJSON = `{"email":"bob@","status":400,"type":"/problems/validation","title":"Invalid request","detail":"d"}`
 
 const failedSeatJSON = `{"email":"cy@acme.example","status":409,"type":"/problems/seat-limit","title":"Conflict","detail":"d"}`
+
+const failedMemberJSON = `{"userId":"` + user2ID + `","status":409,"type":"/problems/conflict","title":"Conflict","detail":"d"}`
+
+const failedUnknownJSON = `{"userId":"nope","status":404,"type":"/problems/not-found","title":"Not found","detail":"d"}`
+
+const groupJSON = `{"id":"` + companyID + `","companyId":"` + companyID + `","name":"Acme Corp users","memberCount":3,"createdAt":"2026-11-22T09:00:00Z"}`
 
 // hdr builds a header from name, value pairs; a later pair replaces an
 // earlier one of the same name.
@@ -492,6 +509,84 @@ func TestValidateResponse(t *testing.T) {
 			header: problemHdr(), body: problem(422, "idempotency-key-reused", "")},
 		{name: "seat-limit is only for users", method: "PATCH", url: "/v1/portal", status: 409,
 			header: problemHdr(), body: problem(409, "seat-limit", ""), wantErr: "type"},
+
+		{name: "users list of a company", method: "GET", url: "/v1/users?companyId=" + companyID + "&status=active", status: 200,
+			header: jsonHdr(), body: `{"items":[` + userJSON + `],"nextCursor":null}`},
+		{name: "users list, companyId and projectId", method: "GET", url: "/v1/users?companyId=" + companyID + "&projectId=" + projectID, status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"projectId","message":"give at most one of companyId and projectId"}]`)},
+		{name: "update user 200", method: "PATCH", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"2"`), body: strings.Replace(userJSON, `"version":1`, `"version":2`, 1)},
+		{name: "update user 200 without ETag", method: "PATCH", url: "/v1/users/" + userID, status: 200,
+			header: jsonHdr(), body: userJSON, wantErr: `"ETag" missing`},
+		{name: "update user 409", method: "PATCH", url: "/v1/users/" + userID, status: 409,
+			header: problemHdr(), body: problem(409, "conflict", "")},
+		{name: "update user 409 seat-limit is undocumented", method: "PATCH", url: "/v1/users/" + userID, status: 409,
+			header: problemHdr(), body: problem(409, "seat-limit", ""), wantErr: "type"},
+		{name: "update user 412", method: "PATCH", url: "/v1/users/" + userID, status: 412,
+			header: problemHdr(), body: problem(412, "precondition-failed", `,"currentETag":"\"2\""`)},
+		{name: "delete user 204", method: "DELETE", url: "/v1/users/" + userID + "?notify=true", status: 204,
+			header: hdr("X-Request-Id", "r")},
+		{name: "delete user 409 is undocumented", method: "DELETE", url: "/v1/users/" + userID, status: 409,
+			header: problemHdr(), body: problem(409, "conflict", ""), wantErr: "not documented"},
+		{name: "deactivate 200", method: "POST", url: "/v1/users/" + userID + "/deactivate", status: 200,
+			header: jsonHdr("ETag", `"2"`), body: strings.Replace(userJSON, `"status":"invited"`, `"status":"deactivated"`, 1)},
+		{name: "deactivate 200 replayed", method: "POST", url: "/v1/users/" + userID + "/deactivate", status: 200,
+			header: jsonHdr("ETag", `"2"`, "Idempotent-Replayed", "true"), body: userJSON},
+		{name: "deactivate 409 is undocumented", method: "POST", url: "/v1/users/" + userID + "/deactivate", status: 409,
+			header: problemHdr(), body: problem(409, "seat-limit", ""), wantErr: "not documented"},
+		{name: "activate 200", method: "POST", url: "/v1/users/" + userID + "/activate", status: 200,
+			header: jsonHdr("ETag", `"3"`), body: userJSON},
+		{name: "activate 409 seat limit", method: "POST", url: "/v1/users/" + userID + "/activate", status: 409,
+			header: problemHdr(), body: problem(409, "seat-limit", "")},
+		{name: "activate 409 with another type", method: "POST", url: "/v1/users/" + userID + "/activate", status: 409,
+			header: problemHdr(), body: problem(409, "precondition-failed", ""), wantErr: "type"},
+		{name: "activate 404", method: "POST", url: "/v1/users/" + userID + "/activate", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+
+		{name: "company users", method: "GET", url: companyURL + "/users?status=invited&q=ann", status: 200,
+			header: jsonHdr(), body: `{"items":[` + userJSON + `],"nextCursor":"AbC"}`},
+		{name: "company users 404", method: "GET", url: companyURL + "/users", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "company group", method: "GET", url: companyURL + "/group", status: 200,
+			header: jsonHdr(), body: groupJSON},
+		{name: "company group without memberCount", method: "GET", url: companyURL + "/group", status: 200,
+			header: jsonHdr(), body: strings.Replace(groupJSON, `"memberCount":3,`, "", 1), wantErr: "memberCount"},
+		{name: "company group 404", method: "GET", url: companyURL + "/group", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+
+		{name: "project users", method: "GET", url: "/v1/projects/" + projectID + "/users?limit=5", status: 200,
+			header: jsonHdr(), body: `{"items":[` + userJSON + `],"nextCursor":null}`},
+		{name: "add project users 201", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 201,
+			header: jsonHdr(), body: `{"added":[` + userJSON + `],"failed":[]}`},
+		{name: "add project users 201 as created", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 201,
+			header: jsonHdr(), body: `{"created":[` + userJSON + `],"failed":[]}`, wantErr: "added"},
+		{name: "add project users 207", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 207,
+			header: jsonHdr("Idempotent-Replayed", "true"), body: `{"added":[` + userJSON + `],"failed":[` + failedMemberJSON + `,` + failedUnknownJSON + `]}`},
+		{name: "add project users 207, failure without userId", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 207,
+			header: jsonHdr(), body: `{"added":[` + userJSON + `],"failed":[` + strings.Replace(failedMemberJSON, `"userId":"`+user2ID+`",`, "", 1) + `]}`, wantErr: "userId"},
+		{name: "add project users 404, all unknown", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", `,"failed":[`+failedUnknownJSON+`]`)},
+		{name: "add project users 404, unknown project", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "add project users 409", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 409,
+			header: problemHdr(), body: problem(409, "conflict", `,"failed":[`+failedMemberJSON+`,`+failedUnknownJSON+`]`)},
+		{name: "add project users 409 without failed", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 409,
+			header: problemHdr(), body: problem(409, "conflict", ""), wantErr: "failed"},
+		{name: "add project users 400, rate on a fixed project", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"ratePerHour","message":"m"}]`)},
+		{name: "add project users 422", method: "POST", url: "/v1/projects/" + projectID + "/users", status: 422,
+			header: problemHdr(), body: problem(422, "idempotency-key-reused", "")},
+		{name: "project user rate 200", method: "PATCH", url: "/v1/projects/" + projectID + "/users/" + userID, status: 200,
+			header: jsonHdr("ETag", `"2"`), body: userJSON},
+		{name: "project user rate 412", method: "PATCH", url: "/v1/projects/" + projectID + "/users/" + userID, status: 412,
+			header: problemHdr(), body: problem(412, "precondition-failed", `,"currentETag":"\"2\""`)},
+		{name: "remove project user 204", method: "DELETE", url: "/v1/projects/" + projectID + "/users/" + userID + "?notify=false", status: 204,
+			header: hdr("X-Request-Id", "r")},
+		{name: "remove project user 404", method: "DELETE", url: "/v1/projects/" + projectID + "/users/" + userID, status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "user history, rate changed", method: "GET", url: "/v1/users/" + userID + "/history", status: 200, header: jsonHdr(),
+			body: `{"items":[{"id":"01JD0QE6F8G0H2J4K6M8N0P2QR","at":"2026-11-22T09:05:00Z","actor":{"type":"staff","id":"owner-1"},
+"action":"user.project_rate_changed","changes":{"projectId":{"from":"` + projectID + `","to":"` + projectID + `"},"ratePerHour":{"from":85.5,"to":null}}}],"nextCursor":null}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

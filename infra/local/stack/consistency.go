@@ -19,6 +19,8 @@ import (
 //   - a project's primary client is one of its companies;
 //   - every history entry belongs to an existing company or user;
 //   - each user has exactly its email guard, and each guard a user;
+//   - each user has its company's and projects' list copies, current, and
+//     no copy outlives its user or membership;
 //   - a company's userCount and a portal's seatsUsed equal a recount;
 //   - nothing is left half-deleted.
 func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
@@ -28,6 +30,7 @@ func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 	users := map[string]map[string]types.AttributeValue{}
 	emailGuards := map[string]map[string]types.AttributeValue{}
 	portals := map[string]map[string]types.AttributeValue{}
+	members := map[string]map[string]types.AttributeValue{} // PK|SK -> company or project copy of a user
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
@@ -52,6 +55,8 @@ func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 				emailGuards[pk] = it
 			case "portal":
 				portals[pk] = it
+			case "company_member", "project_member":
+				members[pk+"|"+sval(it, "SK")] = it
 			}
 			if sval(it, "SK") == "PORTAL" {
 				portals[pk] = it
@@ -131,6 +136,30 @@ func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 		if b, _ := u["portalAccess"].(*types.AttributeValueMemberBOOL); b != nil && b.Value && sval(u, "status") != "deactivated" {
 			seats[p]++
 		}
+	}
+	for pk, u := range users {
+		p, id, version := portalOf(pk), sval(u, "id"), nval(u, "version")
+		want := []string{"P#" + p + "#C#" + sval(u, "companyId") + "|U#" + id}
+		if l, ok := u["projects"].(*types.AttributeValueMemberL); ok {
+			for _, e := range l.Value {
+				if m, ok := e.(*types.AttributeValueMemberM); ok {
+					want = append(want, "P#"+p+"#PR#"+sval(m.Value, "projectId")+"|U#"+id)
+				}
+			}
+		}
+		for _, k := range want {
+			m, ok := members[k]
+			switch {
+			case !ok:
+				bad("user %s lacks its list copy %s", pk, k)
+			case nval(m, "version") != version:
+				bad("list copy %s is at version %d, the user at %d", k, nval(m, "version"), version)
+			}
+			delete(members, k)
+		}
+	}
+	for k := range members {
+		bad("list copy %s belongs to no user, or to a project the user left", k)
 	}
 	for pk, g := range emailGuards {
 		if _, ok := users["P#"+portalOf(pk)+"#U#"+sval(g, "userId")]; !ok {

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"context"
+	"strings"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/mail"
+)
+
+func renderUser(d Deps, u clientele.User) *httpapi.Response {
+	return httpapi.WithETag(httpapi.JSON(200, u.WithInvite(d.Store.Now())), u.Version)
+}
+
+// emptyBody accepts no body or {} on action POSTs.
+func emptyBody(r *httpapi.Request) error {
+	if strings.TrimSpace(r.Event.Body) == "" {
+		return nil
+	}
+	var none struct{}
+	return r.Decode(&none)
+}
+
+// setUserStatus serves deactivate and activate: the same read, check,
+// transition and write, with the seat taken or given back by the store.
+func (d Deps) setUserStatus(transition func(clientele.User) (clientele.User, clientele.Changes), action string) httpapi.HandlerFunc {
+	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		id, err := pathID(r, "userId", "user")
+		if err != nil {
+			return nil, err
+		}
+		if err := emptyBody(r); err != nil {
+			return nil, err
+		}
+		pre, err := r.IfMatch()
+		if err != nil {
+			return nil, err
+		}
+		u, err := d.Store.UpdateUser(ctx, r.Principal.PortalID, id, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
+			if err := pre.Check(cur.Version); err != nil {
+				return dynamo.UserChange{}, err
+			}
+			next, ch := transition(cur)
+			return dynamo.UserChange{Next: next, Action: action, Changes: ch}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return renderUser(d, u), nil
+	}
+}
+
+func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "userId", "user")
+	if err != nil {
+		return nil, err
+	}
+	var patch clientele.UserPatch
+	if err := r.Decode(&patch); err != nil {
+		return nil, err
+	}
+	if err := patch.Validate(); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	projects, err := d.Store.ReadProjects(ctx, pid, patch.ProjectIDs())
+	if err != nil {
+		return nil, err
+	}
+	var changes clientele.Changes
+	u, err := d.Store.UpdateUser(ctx, pid, id, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
+		if err := pre.Check(cur.Version); err != nil {
+			return dynamo.UserChange{}, err
+		}
+		next, ch, err := patch.Apply(cur, projects)
+		changes = ch
+		return dynamo.UserChange{Next: next, Action: clientele.UserUpdated, Changes: ch}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if patch.Notify && len(changes) > 0 {
+		d.notify(ctx, r, u, "Your client portal access was updated",
+			"An administrator updated your details in the client portal: "+strings.Join(changeNames(changes), ", ")+".")
+	}
+	return renderUser(d, u), nil
+}
+
+func changeNames(ch clientele.Changes) []string {
+	var out []string
+	for _, k := range []string{"name", "title", "portalRate", "projects"} {
+		if _, ok := ch[k]; ok {
+			out = append(out, map[string]string{"name": "name", "title": "title", "portalRate": "portal rate", "projects": "projects and rates"}[k])
+		}
+	}
+	return out
+}
+
+func (d Deps) deleteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "userId", "user")
+	if err != nil {
+		return nil, err
+	}
+	notify, err := r.Bool("notify")
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	u, err := d.Store.DeleteUser(ctx, r.Principal.PortalID, id, func(u clientele.User) error { return pre.Check(u.Version) })
+	if err != nil {
+		return nil, err
+	}
+	if notify {
+		d.notify(ctx, r, u, "Your client portal access was removed", "An administrator removed your access to the client portal.")
+	}
+	return httpapi.NoContent(), nil
+}
+
+// notify mails a user about a change made to them. The change is done by
+// then, so a failed notice is logged, not answered as an error.
+func (d Deps) notify(ctx context.Context, r *httpapi.Request, u clientele.User, subject string, lines ...string) {
+	if d.Mailer == nil || !u.PortalAccess {
+		return
+	}
+	portal, err := d.Store.GetPortal(ctx, r.Principal.PortalID)
+	if err != nil {
+		d.Log.WarnContext(ctx, "notice not sent", "request_id", r.ID, "user", u.ID, "error", err)
+		return
+	}
+	name := ""
+	if u.Name != nil {
+		name = *u.Name
+	}
+	msg := mail.RenderNotice(mail.Notice{UserName: name, PortalName: portal.Name, Subject: subject, Lines: lines})
+	msg.To = u.Email
+	if _, err := d.Mailer.Send(ctx, msg); err != nil {
+		d.Log.WarnContext(ctx, "notice not sent", "request_id", r.ID, "user", u.ID, "error", err)
+	}
+}

@@ -1,0 +1,140 @@
+package clientele
+
+import (
+	"fmt"
+	"slices"
+)
+
+// History actions of users.
+const (
+	UserUpdated            = "user.updated"
+	UserDeactivated        = "user.deactivated"
+	UserActivated          = "user.activated"
+	UserProjectAdded       = "user.project_added"
+	UserProjectRemoved     = "user.project_removed"
+	UserProjectRateChanged = "user.project_rate_changed"
+)
+
+// Deactivate stops the user from signing in and frees their seat; their
+// history and memberships stay. Deactivating twice changes nothing.
+func (u User) Deactivate() (User, Changes) {
+	next, ch := u, Changes{}
+	next.Status = Deactivated
+	ch.Record("status", u.Status, next.Status)
+	return next, ch
+}
+
+// Activate brings a deactivated user back: active if they had accepted
+// their invitation, else invited again.
+func (u User) Activate() (User, Changes) {
+	next, ch := u, Changes{}
+	if u.Status != Deactivated {
+		return u, ch
+	}
+	next.Status = Invited
+	if u.AcceptedAt != nil {
+		next.Status = Active
+	}
+	ch.Record("status", u.Status, next.Status)
+	return next, ch
+}
+
+// ProjectRate sets a user's rate on one project.
+type ProjectRate struct {
+	ProjectID   string   `json:"projectId"`
+	RatePerHour *float64 `json:"ratePerHour"`
+}
+
+// UserPatch is the body of PATCH /v1/users/{id}.
+type UserPatch struct {
+	Name          Optional[string]  `json:"name"`
+	Title         Optional[string]  `json:"title"`
+	PortalRate    Optional[float64] `json:"portalRate"`
+	ProfileID     Optional[string]  `json:"profileId"`
+	ProjectRates  []ProjectRate     `json:"projectRates"`
+	AddProjectIDs []string          `json:"addProjectIds"`
+	Notify        bool              `json:"notify"`
+}
+
+// ProjectIDs lists the projects the patch touches, to read before Apply.
+func (p UserPatch) ProjectIDs() []string {
+	ids := slices.Clone(p.AddProjectIDs)
+	for _, r := range p.ProjectRates {
+		ids = append(ids, r.ProjectID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// Validate checks the patch on its own.
+func (p UserPatch) Validate() error {
+	var f Fields
+	p.AddProjectIDs = cleanIDs("addProjectIds", p.AddProjectIDs, MaxIDsPerRequest, &f)
+	if len(p.ProjectRates) > MaxIDsPerRequest {
+		f.Add("projectRates", "must have at most %d items", MaxIDsPerRequest)
+	}
+	for i, r := range p.ProjectRates {
+		if !ValidID(r.ProjectID) {
+			f.Add(fmt.Sprintf("projectRates[%d].projectId", i), "is not a valid id")
+		}
+		if r.RatePerHour != nil {
+			checkRate(fmt.Sprintf("projectRates[%d].ratePerHour", i), *r.RatePerHour, &f)
+		}
+	}
+	if p.ProfileID.Set && (p.ProfileID.Null || p.ProfileID.Value != BuiltInProfile) {
+		f.Add("profileId", "must be %q (the built-in profile) until custom profiles exist", BuiltInProfile)
+	}
+	if p.PortalRate.Set && !p.PortalRate.Null {
+		checkRate("portalRate", p.PortalRate.Value, &f)
+	}
+	return f.Err()
+}
+
+// Apply returns the patched user and what changed. projects holds the
+// projects the patch names, as read with the user's company in mind.
+func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, error) {
+	var f Fields
+	next, ch := cur, Changes{}
+	next.Projects = slices.Clone(cur.Projects)
+	if p.Name.Set {
+		next.Name = cleanOptionalText("name", p.Name.Ptr(), &f)
+		ch.Record("name", cur.Name, next.Name)
+	}
+	if p.Title.Set {
+		next.Title = cleanOptionalText("title", p.Title.Ptr(), &f)
+		ch.Record("title", cur.Title, next.Title)
+	}
+	if p.PortalRate.Set {
+		next.PortalRate = p.PortalRate.Ptr()
+		ch.Record("portalRate", cur.PortalRate, next.PortalRate)
+	}
+	for i, id := range p.AddProjectIDs {
+		field := fmt.Sprintf("addProjectIds[%d]", i)
+		pr, ok := projects[id]
+		switch {
+		case !ok:
+			f.Add(field, "no such project")
+		case !pr.HasCompany(cur.CompanyID):
+			f.Add(field, "the user's company is not on this project")
+		case slices.ContainsFunc(next.Projects, func(up UserProject) bool { return up.ProjectID == id }):
+			// already a member: nothing to do
+		default:
+			next.Projects = append(next.Projects, UserProject{ProjectID: id})
+		}
+	}
+	for i, r := range p.ProjectRates {
+		field := fmt.Sprintf("projectRates[%d]", i)
+		j := slices.IndexFunc(next.Projects, func(up UserProject) bool { return up.ProjectID == r.ProjectID })
+		pr, ok := projects[r.ProjectID]
+		switch {
+		case j < 0 || !ok:
+			f.Add(field+".projectId", "the user is not on this project")
+		case r.RatePerHour != nil && pr.Billing != StaffHours:
+			f.Add(field+".ratePerHour", "project bills %s: ratePerHour applies only to staff_hours projects", pr.Billing)
+		default:
+			next.Projects[j].RatePerHour = r.RatePerHour
+		}
+	}
+	ch.Record("projects", cur.Projects, next.Projects)
+	return next, ch, f.Err()
+}

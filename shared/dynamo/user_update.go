@@ -1,0 +1,213 @@
+package dynamo
+
+import (
+	"context"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele/clientele/shared/clientele"
+)
+
+// UserChange is what a change to a user computes from the current user.
+type UserChange struct {
+	Next    clientele.User
+	Action  string // history action
+	Changes clientele.Changes
+}
+
+// UpdateUser reads a user, lets change compute the next state (checking
+// If-Match and the rules), and writes it in one transaction with
+// everything derived from it: the copies in its company's and projects'
+// lists, a seat taken or given back when it starts or stops holding one
+// (under the limit's condition), the check that its company is still on each
+// project it joins, and the history entry. A lost race redoes it all.
+func (s *Store) UpdateUser(ctx context.Context, pid, uid string, actor clientele.Actor, change func(cur clientele.User) (UserChange, error)) (clientele.User, error) {
+	return retry(ctx, func() (clientele.User, error) {
+		cur, err := s.GetUser(ctx, pid, uid)
+		if err != nil {
+			return cur, err
+		}
+		c, err := change(cur)
+		if err != nil || len(c.Changes) == 0 {
+			return cur, err
+		}
+		next := c.Next
+		next.Version, next.UpdatedAt = cur.Version+1, s.Now()
+		items := []txItem{s.put(userToItem(pid, next), "version = :v", map[string]types.AttributeValue{":v": num(cur.Version)}, failWith(errRetry))}
+		var left []string
+		for _, p := range cur.Projects {
+			if !hasProject(next, p.ProjectID) {
+				left = append(left, p.ProjectID)
+			}
+		}
+		items = append(items, s.memberships(pid, next, left)...)
+		for _, p := range next.Projects {
+			if !hasProject(cur, p.ProjectID) {
+				items = append(items, s.projectHasCompany(pid, p.ProjectID, next.CompanyID))
+			}
+		}
+		switch {
+		case next.HoldsSeat() && !cur.HoldsSeat():
+			items = append(items, s.takeSeat(pid))
+		case !next.HoldsSeat() && cur.HoldsSeat():
+			items = append(items, s.releaseSeat(pid))
+		}
+		items = append(items, s.history(userPK(pid, uid), actor, c.Action, c.Changes))
+		return next, s.transact(ctx, items, nil, 0)
+	})
+}
+
+func hasProject(u clientele.User, prid string) bool {
+	return slices.ContainsFunc(u.Projects, func(p clientele.UserProject) bool { return p.ProjectID == prid })
+}
+
+// releaseSeat gives a seat back.
+func (s *Store) releaseSeat(pid string) txItem {
+	return s.update(key(portalPrefix(pid), skPortal), "ADD seatsUsed :minus", "seatsUsed > :zero", nil,
+		map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)}, nil)
+}
+
+// DeleteUser deletes a user and everything of theirs: history first (in
+// pages, so that a failure leaves a user to retry on rather than orphans),
+// then in one transaction the user, the email guard, the list copies, the
+// invitation link, the seat and the company's count. check sees the user
+// first (If-Match); it returns the user as it was.
+func (s *Store) DeleteUser(ctx context.Context, pid, uid string, check func(clientele.User) error) (clientele.User, error) {
+	u, err := s.GetUser(ctx, pid, uid)
+	if err != nil {
+		return u, err
+	}
+	if err := check(u); err != nil {
+		return u, err
+	}
+	if err := s.deleteHistory(ctx, userPK(pid, uid)); err != nil {
+		return u, err
+	}
+	return retry(ctx, func() (clientele.User, error) {
+		u, err := s.GetUser(ctx, pid, uid)
+		if err != nil {
+			return u, err
+		}
+		return u, s.transact(ctx, s.userDeletes(pid, u), nil, 0)
+	})
+}
+
+// userDeletes are the writes that remove user u (read at its version).
+func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
+	items := []txItem{
+		s.del(key(userPK(pid, u.ID), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(u.Version)}, failWith(errRetry)),
+		s.del(key(emailPK(pid, clientele.EmailKey(u.Email)), skGuard), "", nil, nil),
+		s.del(key(companyPK(pid, u.CompanyID), skMember+u.ID), "", nil, nil),
+		// The company may be mid-delete itself: count without conditions.
+		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :minus", "attribute_exists(PK)", nil,
+			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),
+	}
+	for _, p := range u.Projects {
+		items = append(items, s.del(key(projectPK(pid, p.ProjectID), skMember+u.ID), "", nil, nil))
+	}
+	if u.InviteTokenHash != nil {
+		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
+	}
+	if u.HoldsSeat() {
+		items = append(items, s.releaseSeat(pid))
+	}
+	return items
+}
+
+// ReadProjects reads projects by id in one TransactGetItems; missing or
+// half-deleted ones are absent from the map.
+func (s *Store) ReadProjects(ctx context.Context, pid string, ids []string) (map[string]clientele.Project, error) {
+	out := map[string]clientele.Project{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = key(projectPK(pid, id), skMeta)
+	}
+	got, err := s.getItems(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range got {
+		if item == nil {
+			continue
+		}
+		p, deleting, err := projectFromItem(item)
+		if err != nil {
+			return nil, err
+		}
+		if !deleting {
+			out[p.ID] = p
+		}
+	}
+	return out, nil
+}
+
+// memberPage returns up to limit users with a copy in partition pk (a
+// company's or project's), as stored there; a step of a cascade.
+func (s *Store) memberPage(ctx context.Context, pk string, limit int, start map[string]string) (Page[clientele.User], error) {
+	return query(ctx, s, &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :u)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":u": str(skMember)},
+		Limit:                     aws.Int32(int32(limit)),
+	}, start, userFromItem)
+}
+
+// leaveProject takes user uid off project prid (nothing if not on it).
+func (s *Store) leaveProject(ctx context.Context, pid, uid, prid string, actor clientele.Actor) error {
+	_, err := s.UpdateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
+		next := cur
+		next.Projects = slices.DeleteFunc(slices.Clone(cur.Projects), func(p clientele.UserProject) bool { return p.ProjectID == prid })
+		ch := clientele.Changes{}
+		if len(next.Projects) != len(cur.Projects) {
+			ch["projectId"] = clientele.Change{From: prid}
+		}
+		return UserChange{Next: next, Action: clientele.UserProjectRemoved, Changes: ch}, nil
+	})
+	if clientele.ErrorCode(err) == clientele.NotFound {
+		return nil // deleted meanwhile
+	}
+	return err
+}
+
+// sweepProject takes the users of company cid (every user when cid is "")
+// off project prid, page by page; repeatable.
+func (s *Store) sweepProject(ctx context.Context, pid, prid, cid string, actor clientele.Actor) error {
+	var start map[string]string
+	for {
+		page, err := s.memberPage(ctx, projectPK(pid, prid), 25, start)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Items {
+			if cid == "" || u.CompanyID == cid {
+				if err := s.leaveProject(ctx, pid, u.ID, prid, actor); err != nil {
+					return err
+				}
+			}
+		}
+		if start = page.Next; start == nil {
+			return nil
+		}
+	}
+}
+
+// deleteMembers deletes every user of company cid, 25 per page; repeatable.
+func (s *Store) deleteMembers(ctx context.Context, pid, cid string) error {
+	for {
+		page, err := s.memberPage(ctx, companyPK(pid, cid), 25, nil)
+		if err != nil || len(page.Items) == 0 {
+			return err
+		}
+		for _, u := range page.Items {
+			_, err := s.DeleteUser(ctx, pid, u.ID, func(clientele.User) error { return nil })
+			if err != nil && clientele.ErrorCode(err) != clientele.NotFound {
+				return err
+			}
+		}
+	}
+}
