@@ -97,16 +97,21 @@ func (d Deps) deleteCompany(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	if err != nil {
 		return nil, err
 	}
-	// notify is accepted now so clients can send it; it mails the company's
-	// users once they exist.
-	if _, err := r.Bool("notify"); err != nil {
+	notify, err := r.Bool("notify")
+	if err != nil {
 		return nil, err
 	}
 	pre, err := r.IfMatch()
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, func(c clientele.Company) error { return pre.Check(c.Version) }); err != nil {
+	var deleted func(clientele.User)
+	if notify {
+		deleted = func(u clientele.User) {
+			d.notify(ctx, r, u, "Your client portal access was removed", "An administrator removed your company, and with it your access, from the client portal.")
+		}
+	}
+	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, func(c clientele.Company) error { return pre.Check(c.Version) }, deleted); err != nil {
 		return nil, err
 	}
 	return httpapi.NoContent(), nil

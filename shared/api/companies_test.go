@@ -11,7 +11,18 @@ import (
 // consistent fails the test if any invariant of the table is broken.
 func (e *env) consistent() {
 	e.t.Helper()
-	problems, err := e.st.CheckConsistency(context.Background())
+	e.checkTable(e.st.CheckConsistency)
+}
+
+// consistentMidway is consistent after a cascade stopped midway.
+func (e *env) consistentMidway() {
+	e.t.Helper()
+	e.checkTable(e.st.CheckConsistencyMidway)
+}
+
+func (e *env) checkTable(check func(context.Context) ([]string, error)) {
+	e.t.Helper()
+	problems, err := check(context.Background())
 	if err != nil {
 		e.t.Fatal(err)
 	}

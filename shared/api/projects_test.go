@@ -206,6 +206,7 @@ func TestDeleteCompanyCascade(t *testing.T) {
 		t.Fatal("503 without Retry-After")
 	}
 	e.st.FailDynamo(nil)
+	e.consistentMidway()
 	// Already gone from reads and lists, though not finished.
 	want(t, e.call("GET", "/v1/companies/"+cid, e.owner, nil), 404)
 	for _, it := range e.call("GET", "/v1/companies", e.owner, nil).JSON()["items"].([]any) {

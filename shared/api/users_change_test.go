@@ -259,12 +259,31 @@ func TestDeleteCompanyWithManyUsers(t *testing.T) {
 	if e.seats() != 102 {
 		t.Fatalf("seats %v", e.seats())
 	}
-	want(t, e.call("DELETE", "/v1/companies/"+e.company, e.owner, nil), 204)
+	e.st.Mail.Reset()
+
+	// DynamoDB fails midway, after 30 users are gone.
+	writes := 0
+	e.st.FailDynamo(func(op string) bool {
+		if op == "TransactWriteItems" {
+			writes++
+		}
+		return writes > 31
+	})
+	want(t, e.call("DELETE", "/v1/companies/"+e.company+"?notify=true", e.owner, nil), 503)
+	e.st.FailDynamo(nil)
+	e.consistentMidway() // each step committed whole or not at all
+	want(t, e.call("GET", "/v1/companies/"+e.company, e.owner, nil), 404)
+
+	// The retry finishes the job.
+	want(t, e.call("DELETE", "/v1/companies/"+e.company+"?notify=true", e.owner, nil), 204)
 	if got := e.emails("/v1/users?limit=200"); got != "keeper@example.com" {
 		t.Fatalf("users left: %q", got)
 	}
 	if e.seats() != 1 || e.emails("/v1/projects/"+e.hourly+"/users") != "" {
 		t.Fatalf("seats %v", e.seats())
+	}
+	if n := len(e.st.Mail.Messages()); n != 101 {
+		t.Fatalf("%d notices for 101 deleted users", n)
 	}
 	e.consistent()
 }

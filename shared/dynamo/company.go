@@ -282,7 +282,9 @@ func (s *Store) UpdateCompany(ctx context.Context, pid, cid string, actor client
 // (each in its own transaction), then it leaves its projects maxStep at a
 // time, then its history goes, then the company and its name guard. Repeating the call after a failure resumes where it stopped.
 // check sees the company before the first step (If-Match).
-func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(clientele.Company) error) error {
+//
+// deleted, when not nil, is called with each user deleted (to notify them).
+func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(clientele.Company) error, deleted func(clientele.User)) error {
 	pk := key(companyPK(pid, cid), skMeta)
 	c, err := retry(ctx, func() (clientele.Company, error) {
 		item, err := s.getItem(ctx, companyPK(pid, cid), skMeta)
@@ -304,7 +306,7 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 		return err
 	}
 	// Its users first: none can be added once the company is marked.
-	if err := s.deleteMembers(ctx, pid, cid); err != nil {
+	if err := s.deleteMembers(ctx, pid, cid, deleted); err != nil {
 		return err
 	}
 	// Re-read each step: nothing can join the company once it is marked, so

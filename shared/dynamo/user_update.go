@@ -197,16 +197,19 @@ func (s *Store) sweepProject(ctx context.Context, pid, prid, cid string, actor c
 }
 
 // deleteMembers deletes every user of company cid, 25 per page; repeatable.
-func (s *Store) deleteMembers(ctx context.Context, pid, cid string) error {
+func (s *Store) deleteMembers(ctx context.Context, pid, cid string, deleted func(clientele.User)) error {
 	for {
 		page, err := s.memberPage(ctx, companyPK(pid, cid), 25, nil)
 		if err != nil || len(page.Items) == 0 {
 			return err
 		}
 		for _, u := range page.Items {
-			_, err := s.DeleteUser(ctx, pid, u.ID, func(clientele.User) error { return nil })
-			if err != nil && clientele.ErrorCode(err) != clientele.NotFound {
+			gone, err := s.DeleteUser(ctx, pid, u.ID, func(clientele.User) error { return nil })
+			switch {
+			case err != nil && clientele.ErrorCode(err) != clientele.NotFound:
 				return err
+			case err == nil && deleted != nil:
+				deleted(gone)
 			}
 		}
 	}
