@@ -114,6 +114,8 @@ func (d Deps) joinProject(ctx context.Context, r *httpapi.Request, p clientele.P
 			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "the user's company is not on this project")
 		case slices.ContainsFunc(cur.Projects, func(up clientele.UserProject) bool { return up.ProjectID == p.ID }):
 			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "the user is already on this project")
+		case len(cur.Projects) >= clientele.MaxProjectsPerUser:
+			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "a user can be on at most %d projects", clientele.MaxProjectsPerUser)
 		}
 		next := cur
 		next.Projects = append(slices.Clone(cur.Projects), clientele.UserProject{ProjectID: p.ID, RatePerHour: rate})

@@ -24,10 +24,12 @@ const (
 
 // Limits of user requests.
 const (
-	BuiltInProfile   = "client" // the view-only profile every portal has
-	MaxEmailsPerAdd  = 100
-	MaxRate          = 100_000
-	ReinviteInterval = 24 * time.Hour
+	BuiltInProfile = "client" // the view-only profile every portal has
+	// MaxProjectsPerUser keeps a user and its list copies in one transaction.
+	MaxProjectsPerUser = 40
+	MaxEmailsPerAdd    = 100
+	MaxRate            = 100_000
+	ReinviteInterval   = 24 * time.Hour
 )
 
 // UserProject is a user's membership of a project.

@@ -135,6 +135,9 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 			next.Projects[j].RatePerHour = r.RatePerHour
 		}
 	}
+	if len(next.Projects) > MaxProjectsPerUser {
+		f.Add("addProjectIds", "a user can be on at most %d projects", MaxProjectsPerUser)
+	}
 	ch.Record("projects", cur.Projects, next.Projects)
 	return next, ch, f.Err()
 }

@@ -94,3 +94,23 @@ func TestUsersInputValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestUserPatchProjectCap(t *testing.T) {
+	cid := "01JB0000000000000000000000"
+	cur := User{CompanyID: cid}
+	projects := map[string]Project{}
+	var add []string
+	for i := range MaxProjectsPerUser + 1 {
+		id := fmt.Sprintf("01JB00000000000000000%05d", i)
+		projects[id] = Project{ID: id, CompanyIDs: []string{cid}}
+		if i < MaxProjectsPerUser {
+			cur.Projects = append(cur.Projects, UserProject{ProjectID: id})
+		} else {
+			add = append(add, id)
+		}
+	}
+	_, _, err := UserPatch{AddProjectIDs: add}.Apply(cur, projects)
+	if ErrorCode(err) != Invalid {
+		t.Fatalf("got %v, want a field error past %d projects", err, MaxProjectsPerUser)
+	}
+}
