@@ -70,7 +70,7 @@ func TestRequestBudget(t *testing.T) {
 		{"GET /v1/projects", "Query(GSI1, one page)", 1, func(e *env) resp { return e.call("GET", "/v1/projects", e.owner, nil) }},
 		{"GET /v1/projects/{projectId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/projects/"+p1, e.owner, nil) }},
 		{"PATCH /v1/projects/{projectId}", "GetItem + TransactWriteItems(Update)", 2, func(e *env) resp {
-			return e.call("PATCH", "/v1/projects/"+p1, e.owner, map[string]any{"billing": "fixed"})
+			return e.call("PATCH", "/v1/projects/"+p1, e.owner, map[string]any{"billing": "staff_hours"})
 		}},
 		{"POST /v1/projects/{projectId}/companies", "TransactGetItems(project, company) + TransactWriteItems(Update project, Update company, Put history)", 2, func(e *env) resp {
 			return e.call("POST", "/v1/projects/"+p1+"/companies", e.owner, map[string]any{"companyId": c3})
@@ -86,7 +86,8 @@ func TestRequestBudget(t *testing.T) {
 		}},
 	}
 	// Users of c1, which is on p1.
-	var u1 string
+	var u1, u2 string
+	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
 			r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "budget1@example.com", "companyId": c1, "projectIds": []string{p1}})
@@ -94,12 +95,42 @@ func TestRequestBudget(t *testing.T) {
 			return r
 		}},
 		budget{"POST /v1/users (n addresses)", "1 TransactGetItems + n TransactWriteItems (each address its own outcome)", 4, func(e *env) resp {
-			return e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "b2@example.com, b3@example.com, b4@example.com", "companyId": c1})
+			r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "b2@example.com, b3@example.com, b4@example.com", "companyId": c1})
+			u2 = r.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+			return r
 		}},
 		budget{"GET /v1/users", "Query(GSI1: all users by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?q=b", e.owner, nil) }},
 		budget{"GET /v1/users?status=", "Query(GSI2: users of one status by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?status=invited", e.owner, nil) }},
 		budget{"GET /v1/users/{userId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1, e.owner, nil) }},
 		budget{"GET /v1/users/{userId}/history", "Query(PK, from the user item down)", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1+"/history", e.owner, nil) }},
+		budget{"GET /v1/companies/{companyId}/users", "GetItem(company) + Query(GSI1 or GSI2: the company's user copies)", 2, func(e *env) resp {
+			return e.call("GET", "/v1/companies/"+c1+"/users?status=invited", e.owner, nil)
+		}},
+		budget{"GET /v1/projects/{projectId}/users", "GetItem(project) + Query(GSI1 or GSI2: the project's user copies)", 2, func(e *env) resp {
+			return e.call("GET", "/v1/projects/"+p1+"/users", e.owner, nil)
+		}},
+		budget{"GET /v1/users?companyId= or ?projectId=", "Query(GSI1 or GSI2 over the copies)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/users?projectId="+p1+"&q=budget", e.owner, nil)
+		}},
+		budget{"GET /v1/companies/{companyId}/group", "GetItem(company)", 1, func(e *env) resp { return e.call("GET", "/v1/companies/"+grouped+"/group", e.owner, nil) }},
+		budget{"PATCH /v1/users/{userId}", "TransactGetItems(named projects, if any) + GetItem + TransactWriteItems(Put user, Put copies, ConditionCheck joined projects, Put history)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/users/"+u1, e.owner, map[string]any{"title": "Buyer"})
+		}},
+		budget{"POST /v1/users/{userId}/deactivate (and /activate)", "GetItem + TransactWriteItems(Put user, Put copies, Update portal seats, Put history)", 2, func(e *env) resp {
+			return e.call("POST", "/v1/users/"+u1+"/deactivate", e.owner, nil)
+		}},
+		budget{"POST /v1/projects/{projectId}/users (n users)", "GetItem(project) + per user GetItem + TransactWriteItems", 3, func(e *env) resp {
+			return e.call("POST", "/v1/projects/"+p1+"/users", e.owner, map[string]any{"userIds": []string{u2}})
+		}},
+		budget{"PATCH /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems", 3, func(e *env) resp {
+			return e.call("PATCH", "/v1/projects/"+p1+"/users/"+u2, e.owner, map[string]any{"ratePerHour": 50})
+		}},
+		budget{"DELETE /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems(Put user, Put copies, Delete project copy, Put history)", 3, func(e *env) resp {
+			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u2, e.owner, nil)
+		}},
+		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + BatchWriteItem + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count)", 6, func(e *env) resp {
+			return e.call("DELETE", "/v1/users/"+u2, e.owner, nil)
+		}},
 	)
 
 	for _, row := range rows {
