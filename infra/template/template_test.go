@@ -447,8 +447,8 @@ func TestTable(t *testing.T) {
 	}{
 		{"BillingMode", aws.ToString(tbl.BillingMode), "PAY_PER_REQUEST"},
 		{"KeySchema", keys(tbl.KeySchema), "PK HASH, SK RANGE"},
-		{"AttributeDefinitions", attrs, map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S"}},
-		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL"}},
+		{"AttributeDefinitions", attrs, map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL"}},
 		{"TimeToLiveSpecification", ttl, "expiresAt"},
 		{"PointInTimeRecoveryEnabled", pitr, true},
 		{"DeletionProtectionEnabled", aws.ToBool(tbl.DeletionProtectionEnabled), true},
@@ -713,8 +713,8 @@ func TestCreateTableInput(t *testing.T) {
 		{"TableName", aws.ToString(in.TableName), "clientele-test"},
 		{"BillingMode", in.BillingMode, ddbtypes.BillingModePayPerRequest},
 		{"KeySchema", sdkKeys(in.KeySchema), "PK HASH, SK RANGE"},
-		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S"}},
-		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL"}},
+		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL"}},
 		{"ProvisionedThroughput", in.ProvisionedThroughput, (*ddbtypes.ProvisionedThroughput)(nil)},
 	}
 	for _, c := range checks {

@@ -211,7 +211,7 @@ func (d Deps) userList(ctx context.Context, r *httpapi.Request, scope dynamo.Use
 	default:
 		return nil, clientele.Fields{{Field: "status", Message: "must be invited, active or deactivated"}}.Err()
 	}
-	q := clientele.EmailKey(r.Query("q"))
+	q := clientele.NameKey(r.Query("q"))
 	query := queryKey(route, status, q)
 	limit, start, err := listArgs(d, r, query)
 	if err != nil {

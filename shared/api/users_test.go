@@ -245,6 +245,10 @@ func TestListUsers(t *testing.T) {
 	for _, a := range []string{"carol@example.com", "alice@example.com", "bob@example.com", "alex@other.example"} {
 		want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": a, "companyId": e.company}), 201)
 	}
+	// Named users: found by name or address, each once.
+	for a, n := range map[string]string{"zed@example.com": "Alan Turing", "alfred@example.com": "Alfred  Nobel", "x9@example.com": "Bo"} {
+		want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": a, "companyId": e.company, "name": n}), 201)
+	}
 	emails := func(path string) string {
 		var out []string
 		for _, it := range e.call("GET", path, e.owner, nil).JSON()["items"].([]any) {
@@ -253,9 +257,13 @@ func TestListUsers(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	tests := []struct{ path, want string }{
-		{"/v1/users", "alex@other.example alice@example.com bob@example.com carol@example.com"},
-		{"/v1/users?q=AL", "alex@other.example alice@example.com"},
-		{"/v1/users?status=invited&q=b", "bob@example.com"},
+		{"/v1/users", "alex@other.example alfred@example.com alice@example.com bob@example.com carol@example.com x9@example.com zed@example.com"},
+		{"/v1/users?q=ALE", "alex@other.example"},
+		{"/v1/users?q=al", "zed@example.com alex@other.example alfred@example.com alice@example.com"},
+		{"/v1/users?q=alfred%20%20nob", "alfred@example.com"},
+		{"/v1/users?q=turing", ""},
+		{"/v1/users?status=invited&q=b", "x9@example.com bob@example.com"},
+		{"/v1/users?companyId=" + e.company + "&q=alan", "zed@example.com"},
 		{"/v1/users?status=active", ""},
 		{"/v1/users?status=deactivated", ""},
 	}
@@ -265,6 +273,33 @@ func TestListUsers(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+	// Searching page by page returns every match exactly once.
+	var paged []string
+	cursor := ""
+	for {
+		path := "/v1/users?q=a&limit=1"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := e.call("GET", path, e.owner, nil)
+		items := r.JSON()["items"].([]any)
+		cursor = r.String("nextCursor")
+		if len(items) == 0 {
+			// Like any DynamoDB listing, the page after a full one may be the
+			// empty end; never empty with more to come.
+			if cursor != "" {
+				t.Fatalf("empty page before the end: %s", r.Body)
+			}
+			break
+		}
+		paged = append(paged, items[0].(map[string]any)["email"].(string))
+		if cursor == "" {
+			break
+		}
+	}
+	if got := strings.Join(paged, " "); got != "zed@example.com alex@other.example alfred@example.com alice@example.com" {
+		t.Fatalf("paged search %q", got)
 	}
 	want(t, e.call("GET", "/v1/users?status=gone", e.owner, nil), 400)
 	want(t, e.call("GET", "/v1/users/01JBZZZZZZZZZZZZZZZZZZZZZZ", e.owner, nil), 404)

@@ -25,8 +25,9 @@ const (
 // Limits of user requests.
 const (
 	BuiltInProfile = "client" // the view-only profile every portal has
-	// MaxProjectsPerUser keeps a user and its list copies in one transaction.
-	MaxProjectsPerUser = 40
+	// MaxProjectsPerUser keeps a user write, with its address and name
+	// copies per project, inside one 100-item transaction.
+	MaxProjectsPerUser = 25
 	MaxEmailsPerAdd    = 100
 	MaxRate            = 100_000
 	ReinviteInterval   = 24 * time.Hour
@@ -171,7 +172,7 @@ func (in UsersInput) Validate() (NewUsers, error) {
 	if in.TemplateID != nil {
 		f.Add("templateId", "no such invitation template (the built-in one is used when templateId is absent)")
 	}
-	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxIDsPerRequest, &f)
+	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxProjectsPerUser, &f)
 	if in.RatePerHour != nil {
 		checkRate("ratePerHour", *in.RatePerHour, &f)
 		if len(in.ProjectIDs) == 0 {

@@ -75,6 +75,7 @@ func TestUsersInputValidate(t *testing.T) {
 		{"rate without projects", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company, RatePerHour: &rate}, "[ratePerHour]"},
 		{"name for two", UsersInput{Emails: EmailList{"a@x.com", "b@x.com"}, CompanyID: company, Name: &name}, "[name]"},
 		{"no portal access", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company, PortalAccess: &no}, ""},
+		{"more projects than a user may have", UsersInput{Emails: EmailList{"a@x.com"}, CompanyID: company, ProjectIDs: manyIDs(MaxProjectsPerUser + 1)}, "[projectIds]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,4 +114,12 @@ func TestUserPatchProjectCap(t *testing.T) {
 	if ErrorCode(err) != Invalid {
 		t.Fatalf("got %v, want a field error past %d projects", err, MaxProjectsPerUser)
 	}
+}
+
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("01JB00000000000000000%05d", i)
+	}
+	return out
 }

@@ -28,6 +28,8 @@ import (
 const (
 	gsi1 = "GSI1"
 	gsi2 = "GSI2"
+	gsi3 = "GSI3"
+	gsi4 = "GSI4"
 )
 
 // maxAttempts bounds the optimistic retries of a read-decide-write.

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,9 @@ const (
 	// keys of its company's or project's lists) in the company's or
 	// project's partition. "U#" sorts after "META", outside history ranges.
 	skMember = "U#"
+	// skName prefixes a name copy of a user, in the user's own partition
+	// ("N#" sorts after "META": outside the history range).
+	skName = "N#"
 )
 
 // Scopes of user lists: the portal, a company, a project.
@@ -45,10 +49,14 @@ type userItem struct {
 	PK              string            `dynamodbav:"PK"`
 	SK              string            `dynamodbav:"SK"`
 	Type            string            `dynamodbav:"type"`
-	GSI1PK          string            `dynamodbav:"GSI1PK"`
-	GSI1SK          string            `dynamodbav:"GSI1SK"`
-	GSI2PK          string            `dynamodbav:"GSI2PK"`
-	GSI2SK          string            `dynamodbav:"GSI2SK"`
+	GSI1PK          string            `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK          string            `dynamodbav:"GSI1SK,omitempty"`
+	GSI2PK          string            `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK          string            `dynamodbav:"GSI2SK,omitempty"`
+	GSI3PK          string            `dynamodbav:"GSI3PK"`
+	GSI3SK          string            `dynamodbav:"GSI3SK"`
+	GSI4PK          string            `dynamodbav:"GSI4PK"`
+	GSI4SK          string            `dynamodbav:"GSI4SK"`
 	ID              string            `dynamodbav:"id"`
 	Email           string            `dynamodbav:"email"`
 	EmailKey        string            `dynamodbav:"emailKey"`
@@ -92,21 +100,39 @@ func parseOptTime(s *string) *time.Time {
 func userSortKey(u clientele.User) string { return clientele.EmailKey(u.Email) + "#" + u.ID }
 
 func userToItem(pid string, u clientele.User) map[string]types.AttributeValue {
-	return userCopy(pid, u, userPK(pid, u.ID), skMeta, "user", usersGSI1PK(pid))
+	return userCopy(pid, u, userPK(pid, u.ID), skMeta, "user", usersGSI1PK(pid), false)
 }
 
-// userCopy is the user as stored at pk/sk, listed under the index partition
-// scope (all statuses in GSI1, one status in GSI2).
-func userCopy(pid string, u clientele.User, pk, sk, typ, scope string) map[string]types.AttributeValue {
+// Search terms: an address copy and a name copy share one search partition
+// per scope (GSI3: all statuses, GSI4: one), sorted by term, so a prefix
+// finds users by address or by name in one Query.
+const (
+	termEmail = "e"
+	termName  = "n"
+)
+
+// userCopy is the user as stored at pk/sk for scope. An address copy (the
+// user item and its company and project copies) is listed in the scope's
+// lists (GSI1 all statuses, GSI2 one) and searchable by address; a name copy
+// only searchable by name.
+func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bool) map[string]types.AttributeValue {
+	term, kind := clientele.EmailKey(u.Email), termEmail
+	if byName {
+		term, kind = clientele.NameKey(*u.Name), termName
+	}
+	search := term + "#" + u.ID + "#" + kind
 	it := userItem{
 		PK: pk, SK: sk, Type: typ,
-		GSI1PK: scope, GSI1SK: userSortKey(u), GSI2PK: scope + "#" + u.Status, GSI2SK: userSortKey(u),
+		GSI3PK: scope + "#Q", GSI3SK: search, GSI4PK: scope + "#Q#" + u.Status, GSI4SK: search,
 		InviteTokenHash: u.InviteTokenHash,
 		ID:              u.ID, Email: u.Email, EmailKey: clientele.EmailKey(u.Email), Name: u.Name, Title: u.Title,
 		CompanyID: u.CompanyID, ProfileID: u.ProfileID, Status: u.Status, PortalAccess: u.PortalAccess, PortalRate: u.PortalRate,
 		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
 		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
 		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
+	}
+	if !byName {
+		it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK = scope, userSortKey(u), scope+"#"+u.Status, userSortKey(u)
 	}
 	for _, p := range u.Projects {
 		it.Projects = append(it.Projects, userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
@@ -168,17 +194,92 @@ func (s *Store) ListUsers(ctx context.Context, pid string, scope UserScope, stat
 	in := &dynamodb.QueryInput{IndexName: aws.String(gsi1), Limit: aws.Int32(int32(limit)),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(part)}}
-	skName := "GSI1SK"
 	if status != "" {
-		in.IndexName, skName = aws.String(gsi2), "GSI2SK"
+		in.IndexName = aws.String(gsi2)
 		in.KeyConditionExpression = aws.String("GSI2PK = :pk")
 		in.ExpressionAttributeValues[":pk"] = str(part + "#" + status)
 	}
 	if prefix != "" {
-		*in.KeyConditionExpression += " AND begins_with(" + skName + ", :prefix)"
-		in.ExpressionAttributeValues[":prefix"] = str(clientele.EmailKey(prefix))
+		return s.searchUsers(ctx, part, status, prefix, limit, start)
 	}
 	return query(ctx, s, in, start, userFromItem)
+}
+
+// searchUsers returns users whose address or name starts with q. Each user
+// has an address entry and, when named, a name entry in the scope's search
+// partition, sorted by term; a user both of whose terms match is returned at
+// its first entry only (the entry itself tells, since it carries both
+// terms). A page is one Query, and more only when a run of second entries
+// would otherwise leave it empty; pages never come back empty before the end.
+func (s *Store) searchUsers(ctx context.Context, part, status, q string, limit int, start map[string]string) (Page[clientele.User], error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	idx, pkName, skName, pk := gsi3, "GSI3PK", "GSI3SK", part+"#Q"
+	if status != "" {
+		idx, pkName, skName, pk = gsi4, "GSI4PK", "GSI4SK", part+"#Q#"+status
+	}
+	out := Page[clientele.User]{Items: []clientele.User{}}
+	next := start
+	for {
+		in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(idx), Limit: aws.Int32(int32(2 * limit)),
+			KeyConditionExpression:    aws.String(pkName + " = :pk AND begins_with(" + skName + ", :q)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":q": str(q)}}
+		if len(next) > 0 {
+			in.ExclusiveStartKey = map[string]types.AttributeValue{}
+			for k, v := range next {
+				in.ExclusiveStartKey[k] = str(v)
+			}
+		}
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return out, unavailable(err, "search users")
+		}
+		consumed := 0
+		for _, item := range res.Items {
+			if len(out.Items) == limit {
+				break
+			}
+			consumed++
+			next = map[string]string{"PK": sval(item, "PK"), "SK": sval(item, "SK"), pkName: sval(item, pkName), skName: sval(item, skName)}
+			u, err := userFromItem(item)
+			if err != nil {
+				return out, err
+			}
+			if !firstMatch(u, sval(item, skName), q) {
+				continue
+			}
+			out.Items = append(out.Items, u)
+		}
+		more := consumed < len(res.Items) || len(res.LastEvaluatedKey) > 0
+		if !more {
+			return out, nil
+		}
+		if len(out.Items) > 0 {
+			out.Next = next
+			return out, nil
+		}
+	}
+}
+
+// firstMatch reports whether the search entry with sort key sk is the
+// first of user u's entries that match q.
+func firstMatch(u clientele.User, sk, q string) bool {
+	terms := []string{clientele.EmailKey(u.Email) + "#" + u.ID + "#" + termEmail}
+	if u.Name != nil && clientele.NameKey(*u.Name) != "" {
+		terms = append(terms, clientele.NameKey(*u.Name)+"#"+u.ID+"#"+termName)
+	}
+	for _, t := range terms {
+		if t < sk && strings.HasPrefix(t, q) {
+			return false
+		}
+	}
+	return true
+}
+
+func sval(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
 }
 
 // UserHistory returns a page of a user's history, newest first.
@@ -275,7 +376,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(u.ID), num(int(u.InviteExpiresAt.Unix()))
 		items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil))
 	}
-	items = append(items, s.memberships(pid, u, nil)...)
+	items = append(items, s.copies(pid, nil, &u)...)
 	for _, p := range u.Projects {
 		items = append(items, s.projectHasCompany(pid, p.ProjectID, u.CompanyID))
 	}
@@ -349,16 +450,42 @@ func nilIfBlank(s string) *string {
 	return &s
 }
 
-// memberships writes the copies of u that its company's and projects' lists
-// read, and deletes those of the projects in left. Their keys never change
-// with the user's status or name, so an update is Puts only.
-func (s *Store) memberships(pid string, u clientele.User, left []string) []txItem {
-	items := []txItem{s.put(userCopy(pid, u, companyPK(pid, u.CompanyID), skMember+u.ID, "company_member", companyUsersPK(pid, u.CompanyID)), "", nil, nil)}
-	for _, p := range u.Projects {
-		items = append(items, s.put(userCopy(pid, u, projectPK(pid, p.ProjectID), skMember+u.ID, "project_member", projectUsersPK(pid, p.ProjectID)), "", nil, nil))
+// copies writes the copies of next that lists and searches read, and
+// deletes those of prev that next no longer has (a project left, a name
+// cleared); nil prev for a new user, nil next for a deleted one. Copy keys
+// never depend on status or name, so an update is Puts only.
+func (s *Store) copies(pid string, prev, next *clientele.User) []txItem {
+	type copySpec struct{ pk, sk, typ, scope string }
+	specs := func(u *clientele.User) map[copySpec]bool {
+		out := map[copySpec]bool{}
+		if u == nil {
+			return out
+		}
+		named := u.Name != nil && clientele.NameKey(*u.Name) != ""
+		add := func(pk, typ, scope, nameSK string) {
+			out[copySpec{pk, skMember + u.ID, typ, scope}] = false
+			if named {
+				out[copySpec{userPK(pid, u.ID), nameSK, "user_name", scope}] = true
+			}
+		}
+		if named {
+			out[copySpec{userPK(pid, u.ID), skName + "P", "user_name", usersGSI1PK(pid)}] = true
+		}
+		add(companyPK(pid, u.CompanyID), "company_member", companyUsersPK(pid, u.CompanyID), skName+"C")
+		for _, p := range u.Projects {
+			add(projectPK(pid, p.ProjectID), "project_member", projectUsersPK(pid, p.ProjectID), skName+"PR#"+p.ProjectID)
+		}
+		return out
 	}
-	for _, prid := range left {
-		items = append(items, s.del(key(projectPK(pid, prid), skMember+u.ID), "", nil, nil))
+	before, after := specs(prev), specs(next)
+	var items []txItem
+	for c, byName := range after {
+		items = append(items, s.put(userCopy(pid, *next, c.pk, c.sk, c.typ, c.scope, byName), "", nil, nil))
+	}
+	for c := range before {
+		if _, kept := after[c]; !kept {
+			items = append(items, s.del(key(c.pk, c.sk), "", nil, nil))
+		}
 	}
 	return items
 }

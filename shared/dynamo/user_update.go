@@ -37,13 +37,7 @@ func (s *Store) UpdateUser(ctx context.Context, pid, uid string, actor clientele
 		next := c.Next
 		next.Version, next.UpdatedAt = cur.Version+1, s.Now()
 		items := []txItem{s.put(userToItem(pid, next), "version = :v", map[string]types.AttributeValue{":v": num(cur.Version)}, failWith(errRetry))}
-		var left []string
-		for _, p := range cur.Projects {
-			if !hasProject(next, p.ProjectID) {
-				left = append(left, p.ProjectID)
-			}
-		}
-		items = append(items, s.memberships(pid, next, left)...)
+		items = append(items, s.copies(pid, &cur, &next)...)
 		for _, p := range next.Projects {
 			if !hasProject(cur, p.ProjectID) {
 				items = append(items, s.projectHasCompany(pid, p.ProjectID, next.CompanyID))
@@ -100,14 +94,11 @@ func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
 	items := []txItem{
 		s.del(key(userPK(pid, u.ID), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(u.Version)}, failWith(errRetry)),
 		s.del(key(emailPK(pid, clientele.EmailKey(u.Email)), skGuard), "", nil, nil),
-		s.del(key(companyPK(pid, u.CompanyID), skMember+u.ID), "", nil, nil),
 		// The company may be mid-delete itself: count without conditions.
 		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :minus", "attribute_exists(PK)", nil,
 			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),
 	}
-	for _, p := range u.Projects {
-		items = append(items, s.del(key(projectPK(pid, p.ProjectID), skMember+u.ID), "", nil, nil))
-	}
+	items = append(items, s.copies(pid, &u, nil)...)
 	if u.InviteTokenHash != nil {
 		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
 	}

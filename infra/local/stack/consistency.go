@@ -66,7 +66,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				emailGuards[pk] = it
 			case "portal":
 				portals[pk] = it
-			case "company_member", "project_member":
+			case "company_member", "project_member", "user_name":
 				members[pk+"|"+sval(it, "SK")] = it
 			}
 			if sval(it, "SK") == "PORTAL" {
@@ -150,11 +150,18 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	}
 	for pk, u := range users {
 		p, id, version := portalOf(pk), sval(u, "id"), nval(u, "version")
+		named := sval(u, "name") != ""
 		want := []string{"P#" + p + "#C#" + sval(u, "companyId") + "|U#" + id}
+		if named {
+			want = append(want, pk+"|N#P", pk+"|N#C")
+		}
 		if l, ok := u["projects"].(*types.AttributeValueMemberL); ok {
 			for _, e := range l.Value {
 				if m, ok := e.(*types.AttributeValueMemberM); ok {
 					want = append(want, "P#"+p+"#PR#"+sval(m.Value, "projectId")+"|U#"+id)
+					if named {
+						want = append(want, pk+"|N#PR#"+sval(m.Value, "projectId"))
+					}
 				}
 			}
 		}
