@@ -86,31 +86,17 @@ func (s *Store) ListProjects(ctx context.Context, pid string, limit int, start m
 // projectsForAdd reads the projects a new company joins; one TransactGetItems.
 // A missing one is a field error of field[i].
 func (s *Store) projectsForAdd(ctx context.Context, pid string, ids []string, field string) ([]clientele.Project, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = key(projectPK(pid, id), skMeta)
-	}
-	got, err := s.getItems(ctx, keys...)
+	found, err := s.ReadProjects(ctx, pid, ids)
 	if err != nil {
 		return nil, err
 	}
 	var f clientele.Fields
 	out := make([]clientele.Project, 0, len(ids))
-	for i, item := range got {
-		p, deleting, err := clientele.Project{}, item == nil, error(nil)
-		if item != nil {
-			p, deleting, err = projectFromItem(item)
-		}
-		switch {
-		case err != nil:
-			return nil, err
-		case deleting:
-			f.Add(fmt.Sprintf("%s[%d]", field, i), "no such project")
-		default:
+	for i, id := range ids {
+		if p, ok := found[id]; ok {
 			out = append(out, p)
+		} else {
+			f.Add(fmt.Sprintf("%s[%d]", field, i), "no such project")
 		}
 	}
 	return out, f.Err()
