@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects users
+FUNCTIONS := portal companies projects users client
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -40,6 +40,8 @@ build-ProjectsFunction:
 	$(call lambda,projects)
 build-UsersFunction:
 	$(call lambda,users)
+build-ClientFunction:
+	$(call lambda,client)
 
 clean:
 	rm -rf .build

@@ -19,7 +19,10 @@ import (
 )
 
 // wantRoutes is every route template.yaml must declare, no more, no less. Add
-// a route here when adding it to the template.
+// a route here when adding it to the template. Public marks the routes API
+// Gateway's staff JWT authorizer does not guard (Auth.Authorizer NONE): only
+// the client portal's, which are public or checked by the handler against a
+// client session token.
 var wantRoutes = []Route{
 	{Method: "GET", Path: "/v1/portal", Function: "PortalFunction"},
 	{Method: "PATCH", Path: "/v1/portal", Function: "PortalFunction"},
@@ -54,6 +57,11 @@ var wantRoutes = []Route{
 	{Method: "DELETE", Path: "/v1/users/{userId}", Function: "UsersFunction"},
 	{Method: "POST", Path: "/v1/users/{userId}/deactivate", Function: "UsersFunction"},
 	{Method: "POST", Path: "/v1/users/{userId}/activate", Function: "UsersFunction"},
+
+	{Method: "GET", Path: "/v1/invites/{token}", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/portal/logout", Function: "ClientFunction", Public: true},
+	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.
@@ -63,6 +71,7 @@ var wantActions = map[string][]string{
 	"CompaniesFunction": {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ProjectsFunction":  {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"UsersFunction":     {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"ClientFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
 
 // wantSESActions is the exact set of SES actions each function may use
@@ -89,6 +98,7 @@ var wantTimeout = map[string]int{
 	"CompaniesFunction": 28,
 	"ProjectsFunction":  28,
 	"UsersFunction":     28, // a bulk add of 100 addresses sends 100 emails
+	"ClientFunction":    10,
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -251,6 +261,17 @@ func TestRoutes(t *testing.T) {
 				}
 				if m, _ := lookup(ev, "Properties", "Method").(string); m != strings.ToUpper(m) {
 					t.Errorf("Method %q is not upper-case", m)
+				}
+				// The staff JWT authorizer (the API's default) guards every
+				// route but the client portal's, which opt out with exactly
+				// Authorizer NONE; no route names another authorizer.
+				auth := lookup(ev, "Properties", "Auth")
+				public := id == "ClientFunction"
+				if want := map[string]any{"Authorizer": "NONE"}; public && !reflect.DeepEqual(auth, want) {
+					t.Errorf("Auth = %v, want %v", auth, want)
+				}
+				if !public && auth != nil {
+					t.Errorf("Auth = %v: a staff route keeps the default StaffJwt authorizer", auth)
 				}
 			})
 		}

@@ -86,7 +86,7 @@ func TestRequestBudget(t *testing.T) {
 		}},
 	}
 	// Users of c1, which is on p1.
-	var u1, u2 string
+	var u1, u2, session string
 	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
@@ -130,6 +130,18 @@ func TestRequestBudget(t *testing.T) {
 		}},
 		budget{"DELETE /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems(Put user, Put copies, Delete project copy, Put history)", 3, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u2, e.owner, nil)
+		}},
+		budget{"GET /v1/invites/{token}", "GetItem(link) + TransactGetItems(user, portal) + GetItem(company)", 3, func(e *env) resp {
+			return e.call("GET", "/v1/invites/"+inviteTokenOf(e, "b3@example.com"), "", nil)
+		}},
+		budget{"POST /v1/invites/{token}/accept", "GET's 3 + GetItem(user) + TransactWriteItems(Put user, copies, history; Delete link; Put credential, session)", 5, func(e *env) resp {
+			r := e.call("POST", "/v1/invites/"+inviteTokenOf(e, "b3@example.com")+"/accept", "", map[string]any{"password": "budget password"})
+			session = r.String("token")
+			return r
+		}},
+		budget{"GET /v1/me", "GetItem(session) + GetItem(user)", 2, func(e *env) resp { return e.call("GET", "/v1/me", session, nil) }},
+		budget{"POST /v1/portal/logout", "GetItem(session) + GetItem(user) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
+			return e.call("POST", "/v1/portal/logout", session, nil)
 		}},
 		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + BatchWriteItem + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count)", 6, func(e *env) resp {
 			return e.call("DELETE", "/v1/users/"+u2, e.owner, nil)
@@ -183,4 +195,19 @@ func checkReadmeTable(t *testing.T, rows []budget) {
 		return
 	}
 	t.Fatalf("README.md's access-pattern table is stale; run: go test ./shared/api -run TestRequestBudget -update")
+}
+
+// inviteTokenOf is the token of the invitation link mailed to email.
+func inviteTokenOf(e *env, email string) string {
+	for _, m := range e.st.Mail.Messages() {
+		if m.To[0] == email {
+			for _, l := range m.Links {
+				if i := strings.Index(l, "/portal/invite/"); i >= 0 {
+					return l[i+len("/portal/invite/"):]
+				}
+			}
+		}
+	}
+	e.t.Fatalf("no invitation for %s", email)
+	return ""
 }

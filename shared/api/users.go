@@ -128,7 +128,7 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 	u.Projects = slices.Clone(tmpl.Projects)
 	var token, hash string
 	if u.PortalAccess {
-		token, hash = auth.NewToken()
+		token, hash = auth.NewPortalToken(r.Principal.PortalID)
 		exp := now.Add(ac.Portal.InviteTTL())
 		u.InviteExpiresAt, u.InvitedAt, u.LastInvitedAt = &exp, &now, &now
 	}

@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"strings"
+
+	"github.com/clientele/clientele/shared/clientele"
 )
 
 // NewToken returns a secret for a link or session, 256 bits from
@@ -20,4 +23,22 @@ func NewToken() (token, hash string) {
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
+}
+
+// NewPortalToken returns a token that names its portal ("<portal>.<secret>"),
+// so that a link or session can be looked up under the portal's keys, and
+// the hash stored for it.
+func NewPortalToken(portalID string) (token, hash string) {
+	secret, _ := NewToken()
+	token = portalID + "." + secret
+	return token, HashToken(token)
+}
+
+// PortalOf returns the portal a token names, if it has the shape of one.
+func PortalOf(token string) (string, bool) {
+	pid, secret, ok := strings.Cut(token, ".")
+	if !ok || len(secret) != 43 || !clientele.ValidPortalID(pid) {
+		return "", false
+	}
+	return pid, true
 }

@@ -23,6 +23,7 @@ const (
 	PreconditionFailed Code = "precondition_failed" // 412
 	TooLarge           Code = "too_large"           // 413
 	UnsupportedMedia   Code = "unsupported_media"   // 415
+	Gone               Code = "gone"                // 410
 	KeyReused          Code = "key_reused"          // 422
 	Gated              Code = "gated"               // 429
 	Unavailable        Code = "unavailable"         // 503

@@ -3,6 +3,7 @@ package clientele
 import (
 	"fmt"
 	"slices"
+	"time"
 )
 
 // History actions of users.
@@ -13,7 +14,23 @@ const (
 	UserProjectAdded       = "user.project_added"
 	UserProjectRemoved     = "user.project_removed"
 	UserProjectRateChanged = "user.project_rate_changed"
+	UserAccepted           = "user.accepted"
 )
+
+// Accept makes an invited user active: the link is used up and the accept
+// time recorded. name, when given, sets the user's name.
+func (u User) Accept(now time.Time, name *string) (User, error) {
+	next := u
+	next.Status, next.AcceptedAt, next.InviteTokenHash, next.InviteError = Active, &now, nil, nil
+	if name != nil {
+		var f Fields
+		next.Name = cleanOptionalText("name", name, &f)
+		if err := f.Err(); err != nil {
+			return u, err
+		}
+	}
+	return next, nil
+}
 
 // Deactivate stops the user from signing in and frees their seat; their
 // history and memberships stay. Deactivating twice changes nothing.

@@ -25,6 +25,11 @@ type UserChange struct {
 // (under the limit's condition), the check that its company is still on each
 // project it joins, and the history entry. A lost race redoes it all.
 func (s *Store) UpdateUser(ctx context.Context, pid, uid string, actor clientele.Actor, change func(cur clientele.User) (UserChange, error)) (clientele.User, error) {
+	return s.updateUser(ctx, pid, uid, actor, change, nil)
+}
+
+// updateUser is UpdateUser with extra writes that commit with the change.
+func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele.Actor, change func(cur clientele.User) (UserChange, error), extra func(next clientele.User) []txItem) (clientele.User, error) {
 	return retry(ctx, func() (clientele.User, error) {
 		cur, err := s.GetUser(ctx, pid, uid)
 		if err != nil {
@@ -50,6 +55,9 @@ func (s *Store) UpdateUser(ctx context.Context, pid, uid string, actor clientele
 			items = append(items, s.releaseSeat(pid))
 		}
 		items = append(items, s.history(userPK(pid, uid), actor, c.Action, c.Changes))
+		if extra != nil {
+			items = append(items, extra(next)...)
+		}
 		return next, s.transact(ctx, items, nil, 0)
 	})
 }
@@ -94,6 +102,7 @@ func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
 	items := []txItem{
 		s.del(key(userPK(pid, u.ID), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(u.Version)}, failWith(errRetry)),
 		s.del(key(emailPK(pid, clientele.EmailKey(u.Email)), skGuard), "", nil, nil),
+		s.del(key(userPK(pid, u.ID), skCredential), "", nil, nil),
 		// The company may be mid-delete itself: count without conditions.
 		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :minus", "attribute_exists(PK)", nil,
 			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),

@@ -35,6 +35,7 @@ var kinds = map[clientele.Code]problemKind{
 	clientele.PreconditionFailed: {http.StatusPreconditionFailed, "precondition-failed", "Precondition failed"},
 	clientele.TooLarge:           {http.StatusRequestEntityTooLarge, "payload-too-large", "Payload too large"},
 	clientele.UnsupportedMedia:   {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	clientele.Gone:               {http.StatusGone, "gone", "Gone"},
 	clientele.KeyReused:          {http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency key reused"},
 	clientele.Gated:              {http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	clientele.Unavailable:        {http.StatusServiceUnavailable, "unavailable", "Service unavailable"},

@@ -28,8 +28,9 @@ type Access int
 
 // Access levels.
 const (
-	Read  Access = iota + 1 // any staff role
-	Write                   // owner and admin
+	Read   Access = iota + 1 // any staff role
+	Write                    // owner and admin
+	Public                   // no staff token: public, or a client session the handler checks
 )
 
 type route struct {
@@ -97,6 +98,11 @@ func (rt *Router) serve(ctx context.Context, r *Request) (*Response, error) {
 	rte, ok := rt.routes[r.Event.RouteKey]
 	if !ok {
 		return nil, clientele.Errorf(clientele.NotFound, "no such route")
+	}
+	if rte.access == Public {
+		// No principal, so no Idempotency-Key scope: public POSTs are
+		// single-use by nature (an invitation link) or safe to repeat.
+		return rte.handler(ctx, r)
 	}
 	var claims map[string]string
 	if a := r.Event.RequestContext.Authorizer; a != nil && a.JWT != nil {

@@ -24,8 +24,10 @@ func TestLoad(t *testing.T) {
 	if !bytes.HasPrefix(Spec, []byte("openapi: 3")) {
 		t.Errorf("Spec does not start with the openapi version")
 	}
-	if doc.Components.SecuritySchemes["staffJwt"] == nil {
-		t.Errorf("no staffJwt security scheme")
+	for _, name := range []string{"staffJwt", "clientSession"} {
+		if doc.Components.SecuritySchemes[name] == nil {
+			t.Errorf("no %s security scheme", name)
+		}
 	}
 	// Load returns a fresh document each time: NewValidator's edits do not leak.
 	if _, err := NewValidator(); err != nil {
@@ -75,6 +77,8 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/companies/{companyId}/group",
 		"GET /v1/companies/{companyId}/history",
 		"GET /v1/companies/{companyId}/users",
+		"GET /v1/invites/{token}",
+		"GET /v1/me",
 		"GET /v1/portal",
 		"GET /v1/projects",
 		"GET /v1/projects/{projectId}",
@@ -88,6 +92,8 @@ func TestRoutes(t *testing.T) {
 		"PATCH /v1/projects/{projectId}/users/{userId}",
 		"PATCH /v1/users/{userId}",
 		"POST /v1/companies",
+		"POST /v1/invites/{token}/accept",
+		"POST /v1/portal/logout",
 		"POST /v1/projects",
 		"POST /v1/projects/{projectId}/companies",
 		"POST /v1/projects/{projectId}/users",
@@ -106,6 +112,24 @@ func TestRoutes(t *testing.T) {
 // succeed and 207 when only some do, with no single Location or ETag. The
 // value is the name of the member listing what was done.
 var bulkCreates = map[string]string{"createUsers": "created", "addProjectUsers": "added"}
+
+// publicOps are the operations that need no credentials (security: []): the
+// invitation link's token is their credential.
+var publicOps = []string{"getInvite", "acceptInvite"}
+
+// principal tells who may call op: "staff" (staffJwt, verified by the API
+// gateway), "client" (clientSession, verified by the handler) or "public".
+func principal(op *openapi3.Operation) string {
+	if op.Security == nil || len(*op.Security) == 0 {
+		return "public"
+	}
+	for _, req := range *op.Security {
+		if _, ok := req["clientSession"]; ok {
+			return "client"
+		}
+	}
+	return "staff"
+}
 
 // TestConventions checks, for every operation, the rules of the contract that
 // the document itself must follow, so routes added later keep them.
@@ -146,6 +170,17 @@ func TestConventions(t *testing.T) {
 			if op.Security == nil {
 				t.Errorf("%s: declares no security", name)
 			}
+			who := principal(op)
+			if public, want := who == "public", slices.Contains(publicOps, op.OperationID); public != want {
+				t.Errorf("%s: public is %v, want %v (publicOps)", name, public, want)
+			}
+			if op.Security != nil {
+				for _, req := range *op.Security {
+					if len(req) != 1 {
+						t.Errorf("%s: a security requirement must name exactly one scheme (staff and client tokens never mix): %v", name, req)
+					}
+				}
+			}
 			params := map[string]bool{}
 			for _, p := range append(slices.Clone(item.Parameters), op.Parameters...) {
 				params[p.Value.In+":"+p.Value.Name] = true
@@ -174,13 +209,16 @@ func TestConventions(t *testing.T) {
 			}
 			for code, ref := range op.Responses.Map() {
 				r := ref.Value
+				// Only a staff operation's 401 may come from API Gateway's
+				// JWT authorizer; a client session is checked by the handler.
+				gateway401 := code == "401" && who == "staff"
 				rid := r.Headers["X-Request-Id"]
 				switch {
 				case rid == nil:
 					t.Errorf("%s %s: no X-Request-Id header", name, code)
-				case code == "401" && rid.Value.Required:
+				case gateway401 && rid.Value.Required:
 					t.Errorf("%s 401: X-Request-Id must be optional: API Gateway's own 401 lacks it", name)
-				case code != "401" && !rid.Value.Required:
+				case !gateway401 && !rid.Value.Required:
 					t.Errorf("%s %s: X-Request-Id is not required", name, code)
 				}
 				if (code == "429" || code == "503") && (r.Headers["Retry-After"] == nil || !r.Headers["Retry-After"].Value.Required) {
@@ -197,14 +235,25 @@ func TestConventions(t *testing.T) {
 					if r.Content.Get("application/problem+json") == nil {
 						t.Errorf("%s %s: not application/problem+json", name, code)
 					}
-					if code == "401" && r.Content.Get("application/json") == nil {
+					if gateway401 && r.Content.Get("application/json") == nil {
 						t.Errorf("%s 401: no application/json (API Gateway's own answer)", name)
+					}
+					if code == "401" && !gateway401 && len(r.Content) != 1 {
+						t.Errorf("%s 401: not application/problem+json only (no API Gateway authorizer runs)", name)
 					}
 				}
 			}
-			for _, code := range []int{401, 403, 500, 503} {
+			required := map[string][]int{"staff": {401, 403, 500, 503}, "client": {401, 500, 503}, "public": {500, 503}}[who]
+			for _, code := range required {
 				if op.Responses.Status(code) == nil {
 					t.Errorf("%s: does not document %d", name, code)
+				}
+			}
+			if who == "public" {
+				for _, code := range []int{401, 403} {
+					if op.Responses.Status(code) != nil {
+						t.Errorf("%s: public, yet documents %d", name, code)
+					}
 				}
 			}
 		}
@@ -260,8 +309,10 @@ func TestProblemTypes(t *testing.T) {
 			t.Errorf("problem type %s of the table is used by no response", typ)
 		}
 	}
-	if !table["/problems/seat-limit"] {
-		t.Error("no /problems/seat-limit in the table")
+	for _, typ := range []string{"/problems/seat-limit", "/problems/gone"} {
+		if !table[typ] {
+			t.Errorf("no %s in the table", typ)
+		}
 	}
 }
 
@@ -307,6 +358,20 @@ const failedSeatJSON = `{"email":"cy@acme.example","status":409,"type":"/problem
 const failedMemberJSON = `{"userId":"` + user2ID + `","status":409,"type":"/problems/conflict","title":"Conflict","detail":"d"}`
 
 const failedUnknownJSON = `{"userId":"nope","status":404,"type":"/problems/not-found","title":"Not found","detail":"d"}`
+
+const inviteToken = "Xw3kP9qLrT7vB2nY5cH8jM4sD6fG1aZ0eU"
+
+const inviteJSON = `{"email":"ann@acme.example","companyName":"Acme Corp","portalName":"Example Agency","expiresAt":"2026-11-29T09:00:00Z"}`
+
+// activeUserJSON is userJSON once the invitation was accepted.
+var activeUserJSON = strings.NewReplacer(
+	`"status":"invited"`, `"status":"active"`,
+	`"state":"pending"`, `"state":"accepted"`,
+	`"acceptedAt":null`, `"acceptedAt":"2026-11-22T10:00:00Z"`,
+	`"version":1`, `"version":2`,
+).Replace(userJSON)
+
+var sessionJSON = `{"token":"cs_9Qm2Xw3kP9qLrT7vB2nY5cH8jM4sD6fG1aZ0eUoIy","expiresAt":"2026-11-22T22:00:00Z","user":` + activeUserJSON + `}`
 
 const groupJSON = `{"id":"` + companyID + `","companyId":"` + companyID + `","name":"Acme Corp users","memberCount":3,"createdAt":"2026-11-22T09:00:00Z"}`
 
@@ -584,6 +649,48 @@ func TestValidateResponse(t *testing.T) {
 			header: hdr("X-Request-Id", "r")},
 		{name: "remove project user 404", method: "DELETE", url: "/v1/projects/" + projectID + "/users/" + userID, status: 404,
 			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "invite 200", method: "GET", url: "/v1/invites/" + inviteToken, status: 200,
+			header: jsonHdr(), body: inviteJSON},
+		{name: "invite without expiresAt", method: "GET", url: "/v1/invites/" + inviteToken, status: 200,
+			header: jsonHdr(), body: strings.Replace(inviteJSON, `,"expiresAt":"2026-11-29T09:00:00Z"`, "", 1), wantErr: "expiresAt"},
+		{name: "invite 404", method: "GET", url: "/v1/invites/" + inviteToken, status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "invite 410", method: "GET", url: "/v1/invites/" + inviteToken, status: 410,
+			header: problemHdr(), body: problem(410, "gone", "")},
+		{name: "invite 410 as not-found", method: "GET", url: "/v1/invites/" + inviteToken, status: 410,
+			header: problemHdr(), body: problem(410, "not-found", ""), wantErr: "type"},
+		{name: "invite 401 is undocumented", method: "GET", url: "/v1/invites/" + inviteToken, status: 401,
+			header: problemHdr(), body: problem(401, "unauthorized", ""), wantErr: "not documented"},
+		{name: "accept 200", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 200,
+			header: jsonHdr(), body: sessionJSON},
+		{name: "accept 200 replayed", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 200,
+			header: jsonHdr("Idempotent-Replayed", "true"), body: sessionJSON},
+		{name: "accept 200 without user", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 200,
+			header: jsonHdr(), body: `{"token":"t","expiresAt":"2026-11-22T22:00:00Z"}`, wantErr: "user"},
+		{name: "accept 400, password", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 400,
+			header: problemHdr(), body: problem(400, "validation", `,"errors":[{"field":"password","message":"must not be your email address"}]`)},
+		{name: "accept 404, used", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 404,
+			header: problemHdr(), body: problem(404, "not-found", "")},
+		{name: "accept 409, deactivated", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 409,
+			header: problemHdr(), body: problem(409, "conflict", "")},
+		{name: "accept 410", method: "POST", url: "/v1/invites/" + inviteToken + "/accept", status: 410,
+			header: problemHdr(), body: problem(410, "gone", "")},
+		{name: "logout 204", method: "POST", url: "/v1/portal/logout", status: 204,
+			header: hdr("X-Request-Id", "r")},
+		{name: "logout 204 with a body", method: "POST", url: "/v1/portal/logout", status: 204,
+			header: jsonHdr(), body: `{}`, wantErr: "no body"},
+		{name: "logout 401", method: "POST", url: "/v1/portal/logout", status: 401,
+			header: problemHdr(), body: problem(401, "unauthorized", "")},
+		{name: "me 200", method: "GET", url: "/v1/me", status: 200,
+			header: jsonHdr(), body: activeUserJSON},
+		{name: "me 401", method: "GET", url: "/v1/me", status: 401,
+			header: problemHdr(), body: problem(401, "unauthorized", "")},
+		{name: "me 401 without X-Request-Id", method: "GET", url: "/v1/me", status: 401,
+			header: hdr("Content-Type", "application/problem+json"), body: problem(401, "unauthorized", ""), wantErr: `"X-Request-Id" missing`},
+		{name: "me 401 as API Gateway's answer", method: "GET", url: "/v1/me", status: 401,
+			header: jsonHdr(), body: `{"message":"Unauthorized"}`, wantErr: "application/json"},
+		{name: "me 403 is undocumented", method: "GET", url: "/v1/me", status: 403,
+			header: problemHdr(), body: problem(403, "forbidden", ""), wantErr: "not documented"},
 		{name: "user history, rate changed", method: "GET", url: "/v1/users/" + userID + "/history", status: 200, header: jsonHdr(),
 			body: `{"items":[{"id":"01JD0QE6F8G0H2J4K6M8N0P2QR","at":"2026-11-22T09:05:00Z","actor":{"type":"staff","id":"owner-1"},
 "action":"user.project_rate_changed","changes":{"projectId":{"from":"` + projectID + `","to":"` + projectID + `"},"ratePerHour":{"from":85.5,"to":null}}}],"nextCursor":null}`},

@@ -63,6 +63,7 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"CompaniesFunction": api.Companies,
 	"ProjectsFunction":  api.Projects,
 	"UsersFunction":     api.Users,
+	"ClientFunction":    api.Client,
 }
 
 // Options configure a stack.

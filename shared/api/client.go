@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/clientele/clientele/shared/auth"
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// SessionTTL is how long a client session lasts.
+const SessionTTL = 12 * time.Hour
+
+// Client is the router of the client function: invitation links, client
+// sessions and the signed-in client's own data. No staff token opens these
+// routes and no client token opens staff routes: API Gateway lets these
+// through without its JWT authorizer and the handlers accept only client
+// sessions.
+func Client(d Deps) *httpapi.Router {
+	rt := d.router()
+	rt.Handle("GET /v1/invites/{token}", httpapi.Public, d.getInvite)
+	rt.Handle("POST /v1/invites/{token}/accept", httpapi.Public, d.acceptInvite)
+	rt.Handle("POST /v1/portal/logout", httpapi.Public, d.logout)
+	rt.Handle("GET /v1/me", httpapi.Public, d.getMe)
+	return rt
+}
+
+// inviteToken reads the link token of the path: its portal and hash.
+func inviteToken(r *httpapi.Request) (pid, hash string, err error) {
+	token := r.Param("token")
+	pid, ok := auth.PortalOf(token)
+	if !ok {
+		return "", "", clientele.Errorf(clientele.NotFound, "this invitation link is unknown or was already used; ask your contact to re-invite you")
+	}
+	return pid, auth.HashToken(token), nil
+}
+
+// InviteView is what an invitation link shows before it is accepted.
+type InviteView struct {
+	Email       string    `json:"email"`
+	CompanyName string    `json:"companyName"`
+	PortalName  string    `json:"portalName"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+}
+
+func (d Deps) getInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	pid, hash, err := inviteToken(r)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := d.Store.OpenInvite(ctx, pid, hash)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(200, InviteView{Email: inv.User.Email, CompanyName: inv.Company.Name, PortalName: inv.Portal.Name,
+		ExpiresAt: *inv.User.InviteExpiresAt}), nil
+}
+
+// SessionView is a new client session.
+type SessionView struct {
+	Token     string         `json:"token"`
+	ExpiresAt time.Time      `json:"expiresAt"`
+	User      clientele.User `json:"user"`
+}
+
+func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	pid, hash, err := inviteToken(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		Password string  `json:"password"`
+		Name     *string `json:"name"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	inv, err := d.Store.OpenInvite(ctx, pid, hash)
+	if err != nil {
+		return nil, err
+	}
+	if why := auth.CheckPassword(in.Password, inv.User.Email); why != "" {
+		return nil, clientele.Fields{{Field: "password", Message: why}}.Err()
+	}
+	pwHash, err := auth.HashPassword(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	token, sessionHash := auth.NewPortalToken(pid)
+	now := d.Store.Now()
+	u, sess, err := d.Store.AcceptInvite(ctx, pid, inv.User.ID, hash, func(cur clientele.User) (clientele.User, error) {
+		return cur.Accept(now, in.Name)
+	}, pwHash, sessionHash, SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(200, SessionView{Token: token, ExpiresAt: sess.ExpiresAt, User: u.WithInvite(now)}), nil
+}
+
+// session authenticates a client by its bearer session token.
+func (d Deps) session(ctx context.Context, r *httpapi.Request) (pid, hash string, u clientele.User, err error) {
+	unauthorized := clientele.Errorf(clientele.Unauthorized, "a client session token is required (Authorization: Bearer <token>)")
+	scheme, token, _ := strings.Cut(r.Header("Authorization"), " ")
+	pid, ok := auth.PortalOf(strings.TrimSpace(token))
+	if !strings.EqualFold(scheme, "Bearer") || !ok {
+		return "", "", u, unauthorized
+	}
+	hash = auth.HashToken(strings.TrimSpace(token))
+	s, err := d.Store.GetSession(ctx, pid, hash)
+	if err != nil {
+		return "", "", u, err
+	}
+	u, err = d.Store.GetUser(ctx, pid, s.UserID)
+	if err != nil || u.Status == clientele.Deactivated {
+		return "", "", u, unauthorized
+	}
+	return pid, hash, u, nil
+}
+
+func (d Deps) logout(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	pid, hash, _, err := d.session(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Store.EndSession(ctx, pid, hash); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+func (d Deps) getMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	_, _, u, err := d.session(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return renderUser(d, u), nil
+}
