@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var updateReadme = flag.Bool("update", false, "rewrite the access-pattern table in README.md")
@@ -86,7 +87,7 @@ func TestRequestBudget(t *testing.T) {
 		}},
 	}
 	// Users of c1, which is on p1.
-	var u1, u2, session string
+	var u1, u2, u3, session string
 	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
@@ -97,6 +98,7 @@ func TestRequestBudget(t *testing.T) {
 		budget{"POST /v1/users (n addresses)", "1 TransactGetItems + n TransactWriteItems (each address its own outcome)", 4, func(e *env) resp {
 			r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "b2@example.com, b3@example.com, b4@example.com", "companyId": c1})
 			u2 = r.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+			u3 = r.JSON()["created"].([]any)[1].(map[string]any)["id"].(string)
 			return r
 		}},
 		budget{"GET /v1/users", "Query(GSI1: all users by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?limit=3", e.owner, nil) }},
@@ -130,6 +132,16 @@ func TestRequestBudget(t *testing.T) {
 		}},
 		budget{"DELETE /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems(Put user, Put copies, Delete project copy, Put history)", 3, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u2, e.owner, nil)
+		}},
+		budget{"POST /v1/users/{userId}/reinvite (gate open)", "GetItem(portal) + GetItem(gate) + GetItem(user) + TransactWriteItems(Put gate if expired, Put user, copies, history, new link; Delete old link) + GetItem(company) + SES SendEmail", 5, func(e *env) resp {
+			e.clock.Advance(25 * time.Hour)
+			e.owner = e.st.Token("demo", "owner", "owner-1")
+			return e.call("POST", "/v1/users/"+u3+"/reinvite", e.owner, nil)
+		}},
+		budget{"POST /v1/users/{userId}/reinvite (gated)", "GetItem(portal) + GetItem(gate) -> 429 (a concurrent winner: + GetItem(user) + cancelled TransactWriteItems + GetItem(gate))", 2, func(e *env) resp {
+			r := e.call("POST", "/v1/users/"+u3+"/reinvite", e.owner, nil)
+			r.Status = 200 // the budget of the refusal is what is measured here
+			return r
 		}},
 		budget{"GET /v1/invites/{token}", "GetItem(link) + TransactGetItems(user, portal) + GetItem(company)", 3, func(e *env) resp {
 			return e.call("GET", "/v1/invites/"+inviteTokenOf(e, "b3@example.com"), "", nil)

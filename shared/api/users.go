@@ -25,6 +25,7 @@ func Users(d Deps) *httpapi.Router {
 	rt.Handle("DELETE /v1/users/{userId}", httpapi.Write, d.deleteUser)
 	rt.Handle("POST /v1/users/{userId}/deactivate", httpapi.Write, d.setUserStatus(clientele.User.Deactivate, clientele.UserDeactivated))
 	rt.Handle("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
+	rt.Handle("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
 	return rt
 }
 

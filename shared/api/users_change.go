@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"strings"
 
+	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
@@ -145,4 +147,49 @@ func (d Deps) notify(ctx context.Context, r *httpapi.Request, u clientele.User, 
 	if _, err := d.Mailer.Send(ctx, msg); err != nil {
 		d.Log.WarnContext(ctx, "notice not sent", "request_id", r.ID, "user", u.ID, "error", err)
 	}
+}
+
+// reinviteUser sends a new invitation link, at most once per 24 hours
+// whatever the concurrency (the store's gate). If the email cannot be
+// sent, the failure is recorded on the user, the gate reopens, and the
+// answer is 503: a later re-invite or reminder can still send.
+func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := pathID(r, "userId", "user")
+	if err != nil {
+		return nil, err
+	}
+	if err := emptyBody(r); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	portal, err := d.Store.GetPortal(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	token, hash := auth.NewPortalToken(pid)
+	u, err := d.Store.Reinvite(ctx, pid, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
+	if err != nil {
+		return nil, err
+	}
+	company, err := d.Store.GetCompany(ctx, pid, u.CompanyID)
+	if err == nil {
+		err = d.sendInvitation(ctx, r, dynamo.AddContext{Portal: portal, Company: company}, u, token)
+	}
+	if err != nil {
+		msg := "the invitation email could not be sent; re-invite the user"
+		d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
+		if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {
+			d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
+		}
+		if err := d.Store.ReleaseGate(ctx, pid, u.ID, *u.LastInvitedAt); err != nil {
+			d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
+		}
+		return nil, &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
+			Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
 }

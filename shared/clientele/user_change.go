@@ -15,6 +15,7 @@ const (
 	UserProjectRemoved     = "user.project_removed"
 	UserProjectRateChanged = "user.project_rate_changed"
 	UserAccepted           = "user.accepted"
+	UserInvited            = "user.invited"
 )
 
 // Accept makes an invited user active: the link is used up and the accept

@@ -56,7 +56,10 @@ func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele
 		}
 		items = append(items, s.history(userPK(pid, uid), actor, c.Action, c.Changes))
 		if extra != nil {
-			items = append(items, extra(next)...)
+			// First: their conditions (a gate, a link to use up) are the ones
+			// expected to fail, and minidyn checks in order and rolls back
+			// badly after partial writes (a later Query then fails).
+			items = append(extra(next), items...)
 		}
 		return next, s.transact(ctx, items, nil, 0)
 	})
@@ -103,6 +106,7 @@ func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
 		s.del(key(userPK(pid, u.ID), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(u.Version)}, failWith(errRetry)),
 		s.del(key(emailPK(pid, clientele.EmailKey(u.Email)), skGuard), "", nil, nil),
 		s.del(key(userPK(pid, u.ID), skCredential), "", nil, nil),
+		s.del(key(gatePK(pid, u.ID), skGate), "", nil, nil),
 		// The company may be mid-delete itself: count without conditions.
 		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :minus", "attribute_exists(PK)", nil,
 			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),

@@ -100,6 +100,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/users",
 		"POST /v1/users/{userId}/activate",
 		"POST /v1/users/{userId}/deactivate",
+		"POST /v1/users/{userId}/reinvite",
 		"PUT /v1/projects/{projectId}/primary-company",
 	}
 	if got := Routes(doc); !slices.Equal(got, want) {

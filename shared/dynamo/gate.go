@@ -1,0 +1,102 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele/clientele/shared/clientele"
+)
+
+// The re-invite gate: one item per user whose expiresAt is when the next
+// invitation may go out. It is written with a condition in the same
+// transaction as the invitation, so concurrent re-invites (and reminders)
+// send at most one email per window; DynamoDB's TTL deletes it late, so the
+// condition compares expiresAt rather than relying on the item's absence.
+func gatePK(pid, uid string) string { return portalPrefix(pid) + "#GATE#" + uid }
+
+const skGate = "GATE"
+
+var errGated = errors.New("re-invite gate closed")
+
+func (s *Store) gateItem(pid, uid string, from time.Time) txItem {
+	g := key(gatePK(pid, uid), skGate)
+	g["type"], g["userId"] = str("reinvite_gate"), str(uid)
+	g["expiresAt"] = num(int(from.Add(clientele.ReinviteInterval).Unix()))
+	return s.put(g, "attribute_not_exists(PK) OR expiresAt <= :now",
+		map[string]types.AttributeValue{":now": num(int(s.clock.Now().Unix()))}, failWith(errGated))
+}
+
+// gateClosed reads the gate: nil when it is open, else the Gated error
+// saying when the next invitation may go out.
+func (s *Store) gateClosed(ctx context.Context, pid, uid string) error {
+	item, err := s.getItem(ctx, gatePK(pid, uid), skGate)
+	if err != nil || item == nil {
+		return err
+	}
+	at := time.Unix(int64(nval(item, "expiresAt")), 0).UTC()
+	if !at.After(s.clock.Now()) {
+		return nil // expired; DynamoDB's TTL has not deleted it yet
+	}
+	wait := at.Sub(s.clock.Now())
+	return &clientele.Error{Code: clientele.Gated, RetryAfter: time.Duration(math.Max(float64(wait), float64(time.Second))),
+		Message: "the last invitation went out less than 24 hours ago",
+		Extra:   map[string]any{"reinviteAvailableAt": at.Format(time.RFC3339)}}
+}
+
+// Reinvite sends a user a new invitation link: in one transaction the gate
+// closes for 24 hours (or the call fails with Gated), the old link is
+// deleted, the new link's hash is stored and the user records the new
+// invitation. The caller sends the email, and calls ReleaseGate if it could
+// not, so that nothing stays locked by a failure.
+func (s *Store) Reinvite(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, actor clientele.Actor, check func(clientele.User) error) (clientele.User, error) {
+	// One read first: a closed gate (the common refusal) costs no doomed
+	// transaction. The transaction's own condition still decides races.
+	if err := s.gateClosed(ctx, pid, uid); err != nil {
+		return clientele.User{}, err
+	}
+	now := s.Now()
+	var old *string
+	u, err := s.updateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
+		if err := check(cur); err != nil {
+			return UserChange{}, err
+		}
+		if !cur.PortalAccess || cur.Status != clientele.Invited {
+			return UserChange{}, clientele.Errorf(clientele.Conflict, "only invited users with portal access can be re-invited; this one is %s", cur.Status)
+		}
+		old = cur.InviteTokenHash
+		next := cur
+		exp := now.Add(ttl)
+		next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.InviteError = &tokenHash, &exp, &now, nil
+		// Always a change, even within the same millisecond: a re-invite
+		// must reach the gate's condition and replace the link.
+		ch := clientele.Changes{"lastInvitedAt": {From: cur.LastInvitedAt, To: now}}
+		return UserChange{Next: next, Action: clientele.UserInvited, Changes: ch}, nil
+	}, func(next clientele.User) []txItem {
+		inv := key(invitePK(pid, tokenHash), skInvite)
+		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))
+		items := []txItem{s.gateItem(pid, uid, now), s.put(inv, "attribute_not_exists(PK)", nil, nil)}
+		if old != nil {
+			items = append(items, s.del(key(invitePK(pid, *old), skInvite), "", nil, nil))
+		}
+		return items
+	})
+	if errors.Is(err, errGated) {
+		if err := s.gateClosed(ctx, pid, uid); err != nil {
+			return u, err
+		}
+		return u, clientele.Errorf(clientele.Gated, "another invitation is going out right now")
+	}
+	return u, err
+}
+
+// ReleaseGate reopens the gate that a re-invite at sentAt closed, unless a
+// later invitation has closed it again.
+func (s *Store) ReleaseGate(ctx context.Context, pid, uid string, sentAt time.Time) error {
+	err := s.transact(ctx, []txItem{s.del(key(gatePK(pid, uid), skGate), "expiresAt = :ours",
+		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))}, nil, 0)
+	return err
+}
