@@ -112,9 +112,9 @@ func (s *Store) deleteHistory(ctx context.Context, pk string) error {
 	}
 }
 
-// batchDelete deletes keys, up to 100 per TransactWriteItems. (Not
-// BatchWriteItem: minidyn v0.8.2 corrupts a partition's next Query after a
-// batch delete, and a transaction needs no unprocessed-items loop.)
+// batchDelete deletes keys, up to 100 per TransactWriteItems: unlike
+// BatchWriteItem it needs no loop over unprocessed items, and the functions
+// need no permission beyond the item actions.
 func (s *Store) batchDelete(ctx context.Context, keys []map[string]types.AttributeValue) error {
 	for len(keys) > 0 {
 		n := min(100, len(keys))
