@@ -58,6 +58,7 @@ var wantRoutes = []Route{
 	{Method: "POST", Path: "/v1/users/{userId}/deactivate", Function: "UsersFunction"},
 	{Method: "POST", Path: "/v1/users/{userId}/activate", Function: "UsersFunction"},
 	{Method: "POST", Path: "/v1/users/{userId}/reinvite", Function: "UsersFunction"},
+	{Method: "POST", Path: "/v1/users/reinvite", Function: "UsersFunction"},
 
 	{Method: "GET", Path: "/v1/invites/{token}", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},

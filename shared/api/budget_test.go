@@ -143,6 +143,9 @@ func TestRequestBudget(t *testing.T) {
 			r.Status = 200 // the budget of the refusal is what is measured here
 			return r
 		}},
+		budget{"POST /v1/users/reinvite (n users)", "GetItem(portal) + per user the single re-invite's requests (a gated user: 1 GetItem); with status, + 1 Query(GSI2) per 100 users", 2, func(e *env) resp {
+			return e.call("POST", "/v1/users/reinvite", e.owner, map[string]any{"userIds": []string{u3}})
+		}},
 		budget{"GET /v1/invites/{token}", "GetItem(link) + TransactGetItems(user, portal) + GetItem(company)", 3, func(e *env) resp {
 			return e.call("GET", "/v1/invites/"+inviteTokenOf(e, "b3@example.com"), "", nil)
 		}},

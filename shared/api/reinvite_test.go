@@ -117,3 +117,47 @@ func TestReinviteMailFailure(t *testing.T) {
 	}
 	e.consistent()
 }
+
+func TestBulkReinvite(t *testing.T) {
+	e := newUsersEnv(t)
+	a, b := e.addUser("a@example.com"), e.addUser("b@example.com")
+	off := e.addUser("off@example.com")
+	want(t, e.call("POST", "/v1/users/"+off+"/deactivate", e.owner, nil), 200)
+	e.clock.Advance(25 * time.Hour)
+	staff := e.st.Token("demo", "owner", "o")
+	want(t, e.call("POST", "/v1/users/"+a+"/reinvite", staff, nil), 202) // a's gate closes again
+
+	r := e.call("POST", "/v1/users/reinvite", staff, map[string]any{"userIds": []string{a, b, off, "01JBZZZZZZZZZZZZZZZZZZZZZZ"}})
+	want(t, r, 200)
+	got := map[string]string{}
+	for _, it := range r.JSON()["results"].([]any) {
+		m := it.(map[string]any)
+		got[m["userId"].(string)] = m["outcome"].(string)
+		if m["outcome"] == "gated" && m["reinviteAvailableAt"] == nil {
+			t.Fatalf("gated without reinviteAvailableAt: %v", m)
+		}
+	}
+	if got[a] != "gated" || got[b] != "sent" || got[off] != "conflict" || got["01JBZZZZZZZZZZZZZZZZZZZZZZ"] != "conflict" {
+		t.Fatalf("outcomes %v", got)
+	}
+
+	// Every pending user, a day later: a and b (off is deactivated, not pending).
+	e.clock.Advance(25 * time.Hour)
+	staff = e.st.Token("demo", "owner", "o")
+	before := len(e.st.Mail.Messages())
+	r = e.call("POST", "/v1/users/reinvite", staff, map[string]any{"status": "invited"})
+	want(t, r, 200)
+	if n := len(r.JSON()["results"].([]any)); n != 2 || len(e.st.Mail.Messages()) != before+2 || r.JSON()["nextCursor"] != nil {
+		t.Fatalf("%d results, %d new emails: %s", n, len(e.st.Mail.Messages())-before, r.Body)
+	}
+	// Run again at once: the gate holds every one of them.
+	r = e.call("POST", "/v1/users/reinvite", staff, map[string]any{"status": "invited"})
+	for _, it := range r.JSON()["results"].([]any) {
+		if it.(map[string]any)["outcome"] != "gated" {
+			t.Fatalf("second run %s", r.Body)
+		}
+	}
+	want(t, e.call("POST", "/v1/users/reinvite", staff, map[string]any{}), 400)
+	want(t, e.call("POST", "/v1/users/reinvite", staff, map[string]any{"userIds": []string{a}, "status": "invited"}), 400)
+	e.consistent()
+}

@@ -26,6 +26,7 @@ func Users(d Deps) *httpapi.Router {
 	rt.Handle("POST /v1/users/{userId}/deactivate", httpapi.Write, d.setUserStatus(clientele.User.Deactivate, clientele.UserDeactivated))
 	rt.Handle("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
 	rt.Handle("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
+	rt.Handle("POST /v1/users/reinvite", httpapi.Write, d.reinviteUsers)
 	return rt
 }
 

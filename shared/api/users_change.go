@@ -175,21 +175,32 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
+	if err := d.sendReinvitation(ctx, r, portal, u, token); err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
+}
+
+// sendReinvitation mails a re-invited user their new link. If it cannot, it
+// records the failure on the user and reopens the gate, so that nothing
+// stays locked, and returns a 503 to answer.
+func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, u clientele.User, token string) error {
+	pid := portal.ID
 	company, err := d.Store.GetCompany(ctx, pid, u.CompanyID)
 	if err == nil {
 		err = d.sendInvitation(ctx, r, dynamo.AddContext{Portal: portal, Company: company}, u, token)
 	}
-	if err != nil {
-		msg := "the invitation email could not be sent; re-invite the user"
-		d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
-		if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {
-			d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
-		}
-		if err := d.Store.ReleaseGate(ctx, pid, u.ID, *u.LastInvitedAt); err != nil {
-			d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
-		}
-		return nil, &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
-			Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
+	if err == nil {
+		return nil
 	}
-	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
+	msg := "the invitation email could not be sent; re-invite the user"
+	d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
+	if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {
+		d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
+	}
+	if err := d.Store.ReleaseGate(ctx, pid, u.ID, *u.LastInvitedAt); err != nil {
+		d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
+	}
+	return &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
+		Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
 }

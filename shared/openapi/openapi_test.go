@@ -98,6 +98,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/projects/{projectId}/companies",
 		"POST /v1/projects/{projectId}/users",
 		"POST /v1/users",
+		"POST /v1/users/reinvite",
 		"POST /v1/users/{userId}/activate",
 		"POST /v1/users/{userId}/deactivate",
 		"POST /v1/users/{userId}/reinvite",

@@ -1,0 +1,114 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/clientele/clientele/shared/auth"
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// ReinviteOutcome is one user's result of a bulk re-invite.
+type ReinviteOutcome struct {
+	UserID              string     `json:"userId"`
+	Outcome             string     `json:"outcome"` // sent, gated, conflict, failed
+	ReinviteAvailableAt *time.Time `json:"reinviteAvailableAt,omitempty"`
+	Detail              string     `json:"detail,omitempty"`
+}
+
+// ReinviteResults is the answer to POST /v1/users/reinvite.
+type ReinviteResults struct {
+	Results    []ReinviteOutcome `json:"results"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+// reinviteUsers re-invites listed users, or a page of every invited user
+// (status "invited", with a cursor to continue), each through the same
+// 24-hour gate as a single re-invite, each with its own outcome.
+func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in struct {
+		UserIDs []string `json:"userIds"`
+		Status  string   `json:"status"`
+		Cursor  string   `json:"cursor"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	switch {
+	case (len(in.UserIDs) == 0) == (in.Status == ""):
+		f.Add("userIds", "give either userIds (at most 100) or status %q", clientele.Invited)
+	case len(in.UserIDs) > clientele.MaxEmailsPerAdd:
+		f.Add("userIds", "must have at most %d ids", clientele.MaxEmailsPerAdd)
+	case in.Status != "" && in.Status != clientele.Invited:
+		f.Add("status", "must be %q", clientele.Invited)
+	case in.Cursor != "" && in.Status == "":
+		f.Add("cursor", "continues a status re-invite only")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	out := ReinviteResults{Results: []ReinviteOutcome{}}
+	ids := in.UserIDs
+	if in.Status != "" {
+		query := queryKey("reinvite", in.Status)
+		start, err := d.Cursors.Open(pid, query, in.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		p, err := d.Store.ListUsers(ctx, pid, dynamo.UserScope{}, clientele.Invited, "", clientele.MaxEmailsPerAdd, start)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range p.Items {
+			if u.PortalAccess {
+				ids = append(ids, u.ID)
+			}
+		}
+		if c := d.Cursors.Seal(pid, query, p.Next); c != "" {
+			out.NextCursor = &c
+		}
+	}
+	portal, err := d.Store.GetPortal(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		out.Results = append(out.Results, d.reinviteOne(ctx, r, portal, id))
+	}
+	return httpapi.JSON(200, out), nil
+}
+
+func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, portal clientele.Portal, id string) ReinviteOutcome {
+	res := ReinviteOutcome{UserID: id, Outcome: "sent"}
+	if !clientele.ValidID(id) {
+		res.Outcome, res.Detail = "conflict", "no such user"
+		return res
+	}
+	token, hash := auth.NewPortalToken(portal.ID)
+	u, err := d.Store.Reinvite(ctx, portal.ID, id, hash, portal.InviteTTL(), actor(r), func(clientele.User) error { return nil })
+	if err == nil {
+		err = d.sendReinvitation(ctx, r, portal, u, token)
+	}
+	if err != nil {
+		b := httpapi.ProblemBody(err)
+		res.Detail, _ = b["detail"].(string)
+		switch clientele.ErrorCode(err) {
+		case clientele.Gated:
+			res.Outcome = "gated"
+			if s, ok := b["reinviteAvailableAt"].(string); ok {
+				if at, err := time.Parse(time.RFC3339, s); err == nil {
+					res.ReinviteAvailableAt = &at
+				}
+			}
+		case clientele.Conflict, clientele.NotFound:
+			res.Outcome = "conflict"
+		default:
+			res.Outcome = "failed"
+		}
+	}
+	return res
+}
