@@ -62,6 +62,7 @@ var wantRoutes = []Route{
 
 	{Method: "GET", Path: "/v1/invites/{token}", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/portal/login", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/logout", Function: "ClientFunction", Public: true},
 	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
 }

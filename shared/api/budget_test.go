@@ -154,6 +154,9 @@ func TestRequestBudget(t *testing.T) {
 			session = r.String("token")
 			return r
 		}},
+		budget{"POST /v1/portal/login", "TransactGetItems(failure counter, email guard) + TransactGetItems(user, credential) + TransactWriteItems(Put session, Delete counter); a failure: the reads + UpdateItem or Put of the counter", 3, func(e *env) resp {
+			return e.call("POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": "b3@example.com", "password": "budget password"})
+		}},
 		budget{"GET /v1/me", "GetItem(session) + GetItem(user)", 2, func(e *env) resp { return e.call("GET", "/v1/me", session, nil) }},
 		budget{"POST /v1/portal/logout", "GetItem(session) + GetItem(user) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/logout", session, nil)

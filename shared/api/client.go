@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clientele/clientele/shared/auth"
@@ -22,6 +24,7 @@ func Client(d Deps) *httpapi.Router {
 	rt := d.router()
 	rt.Handle("GET /v1/invites/{token}", httpapi.Public, d.getInvite)
 	rt.Handle("POST /v1/invites/{token}/accept", httpapi.Public, d.acceptInvite)
+	rt.Handle("POST /v1/portal/login", httpapi.Public, d.login)
 	rt.Handle("POST /v1/portal/logout", httpapi.Public, d.logout)
 	rt.Handle("GET /v1/me", httpapi.Public, d.getMe)
 	return rt
@@ -136,4 +139,65 @@ func (d Deps) getMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response,
 		return nil, err
 	}
 	return renderUser(d, u), nil
+}
+
+// dummyHash is verified against when an address has no password, so that
+// an unknown address takes as long to refuse as a wrong password. Made on
+// first use: argon2id at init would slow every cold start.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := auth.HashPassword("clientele dummy password for timing")
+	return h
+})
+
+// login signs a client user in. A wrong password, an unknown address, a
+// user who never set a password and a deactivated user all get the same
+// 401; five failures in 15 minutes lock the address (429) whatever follows.
+func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in struct {
+		PortalID string `json:"portalId"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	if !clientele.ValidPortalID(in.PortalID) {
+		f.Add("portalId", "is required and must be a portal id")
+	}
+	email, err := clientele.NormalizeEmail(in.Email)
+	if err != nil {
+		f.Add("email", "%v", err)
+	}
+	if in.Password == "" || len(in.Password) > 4*auth.MaxPassword {
+		f.Add("password", "is required")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	pid, emailKey := in.PortalID, clientele.EmailKey(email)
+	cred, err := d.Store.LoginState(ctx, pid, emailKey)
+	if err != nil {
+		return nil, err
+	}
+	hash := dummyHash()
+	if cred != nil && cred.PasswordHash != "" {
+		hash = cred.PasswordHash
+	}
+	ok, err := auth.VerifyPassword(in.Password, hash)
+	if err != nil {
+		return nil, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || cred == nil || cred.PasswordHash == "" || cred.User.Status == clientele.Deactivated {
+		if err := d.Store.LoginFailed(ctx, pid, emailKey); err != nil {
+			return nil, err
+		}
+		return nil, clientele.Errorf(clientele.Unauthorized, "the email address or the password is wrong")
+	}
+	token, sessionHash := auth.NewPortalToken(pid)
+	sess, err := d.Store.StartSession(ctx, pid, emailKey, cred.User.ID, sessionHash, SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(200, map[string]any{"token": token, "expiresAt": sess.ExpiresAt}), nil
 }
