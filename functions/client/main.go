@@ -8,4 +8,4 @@ import (
 	"github.com/clientele/clientele/shared/function"
 )
 
-func main() { function.Main(api.Client, config.API) }
+func main() { function.Main(api.Client, config.Mail) }

@@ -64,6 +64,8 @@ var wantRoutes = []Route{
 	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/login", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/logout", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/portal/password-reset", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/portal/password-reset/confirm", Function: "ClientFunction", Public: true},
 	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
 }
 
@@ -81,6 +83,7 @@ var wantActions = map[string][]string{
 // (none for a function not listed): only the functions that send email
 // (invitations, and notices of a change with ?notify=true / notify).
 var wantSESActions = map[string][]string{
+	"ClientFunction":    {"ses:SendEmail"},
 	"CompaniesFunction": {"ses:SendEmail"},
 	"ProjectsFunction":  {"ses:SendEmail"},
 	"UsersFunction":     {"ses:SendEmail"},
@@ -89,6 +92,7 @@ var wantSESActions = map[string][]string{
 // wantEnv is each function's own environment, on top of Globals.Function's:
 // MAIL_FROM for every function that sends email.
 var wantEnv = map[string]map[string]any{
+	"ClientFunction":    {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},

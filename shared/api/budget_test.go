@@ -157,8 +157,16 @@ func TestRequestBudget(t *testing.T) {
 		budget{"POST /v1/portal/login", "TransactGetItems(failure counter, email guard) + TransactGetItems(user, credential) + TransactWriteItems(Put session, Delete counter); a failure: the reads + UpdateItem or Put of the counter", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": "b3@example.com", "password": "budget password"})
 		}},
-		budget{"GET /v1/me", "GetItem(session) + GetItem(user)", 2, func(e *env) resp { return e.call("GET", "/v1/me", session, nil) }},
-		budget{"POST /v1/portal/logout", "GetItem(session) + GetItem(user) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
+		budget{"POST /v1/portal/password-reset", "the login reads (2 TransactGetItems) + TransactWriteItems(Put code) + GetItem(portal) + SES SendEmail; an address without a password: the reads only", 4, func(e *env) resp {
+			return e.call("POST", "/v1/portal/password-reset", "", map[string]any{"portalId": "demo", "email": "b3@example.com"})
+		}},
+		budget{"POST /v1/portal/password-reset/confirm (wrong code)", "GetItem(code) + TransactWriteItems(count the try); right code: GetItem + TransactWriteItems(Delete code, Update credential and epoch, Put history)", 2, func(e *env) resp {
+			r := e.call("POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": "b3@example.com", "code": "000000", "newPassword": "budget password 2"})
+			r.Status = 200 // a wrong code is the 400 measured here
+			return r
+		}},
+		budget{"GET /v1/me", "GetItem(session) + TransactGetItems(user, credential epoch)", 2, func(e *env) resp { return e.call("GET", "/v1/me", session, nil) }},
+		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/logout", session, nil)
 		}},
 		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + TransactWriteItems(Delete history page) + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count)", 6, func(e *env) resp {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/clientele/clientele/shared/clientele"
@@ -41,4 +43,16 @@ func PortalOf(token string) (string, bool) {
 		return "", false
 	}
 	return pid, true
+}
+
+// NewCode returns a 6-digit one-time code, uniform over 000000-999999.
+func NewCode() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000)) // crypto/rand does not fail on supported platforms
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// HashCode is the stored form of a one-time code, bound to its portal and
+// address so that a hash copied elsewhere matches nothing.
+func HashCode(portalID, emailKey, code string) string {
+	return HashToken(portalID + "\x00" + emailKey + "\x00" + strings.TrimSpace(code))
 }

@@ -16,6 +16,7 @@ const (
 	UserProjectRateChanged = "user.project_rate_changed"
 	UserAccepted           = "user.accepted"
 	UserInvited            = "user.invited"
+	UserPasswordReset      = "user.password_reset"
 )
 
 // Accept makes an invited user active: the link is used up and the accept

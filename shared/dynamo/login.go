@@ -26,6 +26,7 @@ const skLoginFail = "LOGINFAIL"
 type Credentials struct {
 	User         clientele.User
 	PasswordHash string
+	Epoch        int
 }
 
 // LoginState reads, for one address, the lockout counter and the user's
@@ -58,7 +59,7 @@ func (s *Store) LoginState(ctx context.Context, pid, emailKey string) (*Credenti
 	}
 	cred := &Credentials{User: u}
 	if items[1] != nil {
-		cred.PasswordHash = sval(items[1], "passwordHash")
+		cred.PasswordHash, cred.Epoch = sval(items[1], "passwordHash"), nval(items[1], "epoch")
 	}
 	return cred, nil
 }
@@ -85,10 +86,10 @@ func (s *Store) LoginFailed(ctx context.Context, pid, emailKey string) error {
 
 // StartSession begins a client session after a good password and clears the
 // address's failures.
-func (s *Store) StartSession(ctx context.Context, pid, emailKey, uid, sessionHash string, ttl time.Duration) (Session, error) {
-	sess := Session{UserID: uid, ExpiresAt: s.clock.Now().Add(ttl)}
+func (s *Store) StartSession(ctx context.Context, pid, emailKey, uid string, epoch int, sessionHash string, ttl time.Duration) (Session, error) {
+	sess := Session{UserID: uid, ExpiresAt: s.clock.Now().Add(ttl), Epoch: epoch}
 	item := key(sessionPK(pid, sessionHash), skSession)
-	item["type"], item["userId"], item["expiresAt"] = str("session"), str(uid), num(int(sess.ExpiresAt.Unix()))
+	item["type"], item["userId"], item["expiresAt"], item["epoch"] = str("session"), str(uid), num(int(sess.ExpiresAt.Unix())), num(epoch)
 	return sess, s.transact(ctx, []txItem{
 		s.put(item, "attribute_not_exists(PK)", nil, nil),
 		s.del(key(loginFailPK(pid, emailKey), skLoginFail), "", nil, nil),

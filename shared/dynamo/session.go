@@ -69,10 +69,13 @@ func (s *Store) OpenInvite(ctx context.Context, pid, tokenHash string) (Invite, 
 	return inv, nil
 }
 
-// Session is a client user's session.
+// Session is a client user's session. Epoch is the user's credential epoch
+// when it began: a password reset moves the epoch on, which ends every
+// session at once without finding them.
 type Session struct {
 	UserID    string
 	ExpiresAt time.Time
+	Epoch     int
 }
 
 // AcceptInvite makes an invited user active: in one transaction the link is
@@ -99,6 +102,7 @@ func (s *Store) AcceptInvite(ctx context.Context, pid, uid, tokenHash string, ch
 		cred["type"], cred["passwordHash"] = str("credential"), str(passwordHash)
 		session := key(sessionPK(pid, sessionHash), skSession)
 		session["type"], session["userId"], session["expiresAt"] = str("session"), str(next.ID), num(int(sess.ExpiresAt.Unix()))
+		session["epoch"], cred["epoch"] = num(0), num(0)
 		return []txItem{
 			s.del(key(invitePK(pid, tokenHash), skInvite), "attribute_exists(PK)", nil,
 				failWith(clientele.Errorf(clientele.NotFound, "this invitation link was already used"))),
@@ -120,7 +124,21 @@ func (s *Store) GetSession(ctx context.Context, pid, tokenHash string) (Session,
 	if !s.clock.Now().Before(exp) { // TTL deletes late: the read decides
 		return Session{}, unauthorized
 	}
-	return Session{UserID: sval(item, "userId"), ExpiresAt: exp}, nil
+	return Session{UserID: sval(item, "userId"), ExpiresAt: exp, Epoch: nval(item, "epoch")}, nil
+}
+
+// SessionUser reads the user of a live session and checks the session is of
+// the user's current credential epoch; one TransactGetItems.
+func (s *Store) SessionUser(ctx context.Context, pid string, sess Session) (clientele.User, error) {
+	unauthorized := clientele.Errorf(clientele.Unauthorized, "the session token is unknown, expired or signed out")
+	got, err := s.getItems(ctx, key(userPK(pid, sess.UserID), skMeta), key(userPK(pid, sess.UserID), skCredential))
+	if err != nil {
+		return clientele.User{}, err
+	}
+	if got[0] == nil || got[1] == nil || nval(got[1], "epoch") != sess.Epoch {
+		return clientele.User{}, unauthorized
+	}
+	return userFromItem(got[0])
 }
 
 // EndSession deletes a session at once.

@@ -95,6 +95,8 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/invites/{token}/accept",
 		"POST /v1/portal/login",
 		"POST /v1/portal/logout",
+		"POST /v1/portal/password-reset",
+		"POST /v1/portal/password-reset/confirm",
 		"POST /v1/projects",
 		"POST /v1/projects/{projectId}/companies",
 		"POST /v1/projects/{projectId}/users",
@@ -118,7 +120,7 @@ var bulkCreates = map[string]string{"createUsers": "created", "addProjectUsers":
 
 // publicOps are the operations that need no credentials (security: []): the
 // invitation link's token is their credential.
-var publicOps = []string{"getInvite", "acceptInvite", "login"}
+var publicOps = []string{"getInvite", "acceptInvite", "login", "requestPasswordReset", "confirmPasswordReset"}
 
 // signIn are public operations that answer wrong credentials with 401.
 var signIn = []string{"login"}
