@@ -67,6 +67,8 @@ var wantRoutes = []Route{
 	{Method: "POST", Path: "/v1/portal/password-reset", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/password-reset/confirm", Function: "ClientFunction", Public: true},
 	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
+	{Method: "PATCH", Path: "/v1/me", Function: "ClientFunction", Public: true},
+	{Method: "GET", Path: "/v1/me/projects", Function: "ClientFunction", Public: true},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.

@@ -166,6 +166,12 @@ func TestRequestBudget(t *testing.T) {
 			return r
 		}},
 		budget{"GET /v1/me", "GetItem(session) + TransactGetItems(user, credential epoch)", 2, func(e *env) resp { return e.call("GET", "/v1/me", session, nil) }},
+		budget{"PATCH /v1/me", "GetItem(session) + TransactGetItems(user, credential epoch) + GetItem(user) + TransactWriteItems(Put user, copies, history)", 4, func(e *env) resp {
+			return e.call("PATCH", "/v1/me", session, map[string]any{"timeFormat": "24h"})
+		}},
+		budget{"GET /v1/me/projects (a user on no project)", "GetItem(session) + TransactGetItems(user, credential epoch); + TransactGetItems(the user's projects) when on any", 2, func(e *env) resp {
+			return e.call("GET", "/v1/me/projects", session, nil)
+		}},
 		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/logout", session, nil)
 		}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/mail"
 )
@@ -31,6 +32,8 @@ func Client(d Deps) *httpapi.Router {
 	rt.Handle("POST /v1/portal/password-reset", httpapi.Public, d.requestReset)
 	rt.Handle("POST /v1/portal/password-reset/confirm", httpapi.Public, d.confirmReset)
 	rt.Handle("GET /v1/me", httpapi.Public, d.getMe)
+	rt.Handle("PATCH /v1/me", httpapi.Public, d.patchMe)
+	rt.Handle("GET /v1/me/projects", httpapi.Public, d.myProjects)
 	return rt
 }
 
@@ -303,4 +306,63 @@ func (d Deps) confirmReset(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	return httpapi.NoContent(), nil
+}
+
+func (d Deps) patchMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var patch clientele.MePatch
+	if err := r.Decode(&patch); err != nil {
+		return nil, err
+	}
+	pid, _, me, err := d.session(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	u, err := d.Store.UpdateUser(ctx, pid, me.ID, clientele.Actor{Type: "client", ID: me.ID}, func(cur clientele.User) (dynamo.UserChange, error) {
+		if err := pre.Check(cur.Version); err != nil {
+			return dynamo.UserChange{}, err
+		}
+		next, ch, err := patch.Apply(cur)
+		return dynamo.UserChange{Next: next, Action: clientele.UserUpdated, Changes: ch}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return renderUser(d, u), nil
+}
+
+// MyProject is a project as its client user sees it.
+type MyProject struct {
+	ProjectID   string                `json:"projectId"`
+	Name        string                `json:"name"`
+	RatePerHour *float64              `json:"ratePerHour"`
+	Permissions clientele.Permissions `json:"permissions"`
+}
+
+// myProjects lists the signed-in user's projects with what they may do in
+// each: their profile's permissions (the built-in view-only profile until
+// custom profiles and per-project customizations exist).
+func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	pid, _, me, err := d.session(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(me.Projects))
+	for i, p := range me.Projects {
+		ids[i] = p.ProjectID
+	}
+	projects, err := d.Store.ReadProjects(ctx, pid, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := List[MyProject]{Items: []MyProject{}}
+	for _, up := range me.Projects {
+		if p, ok := projects[up.ProjectID]; ok {
+			out.Items = append(out.Items, MyProject{ProjectID: p.ID, Name: p.Name, RatePerHour: up.RatePerHour, Permissions: clientele.ViewOnly()})
+		}
+	}
+	return httpapi.JSON(200, out), nil
 }

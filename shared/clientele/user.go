@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,6 +67,7 @@ type User struct {
 	InvitedAt     *time.Time    `json:"invitedAt"`
 	LastInvitedAt *time.Time    `json:"lastInvitedAt"`
 	AcceptedAt    *time.Time    `json:"acceptedAt"`
+	Preferences   Preferences   `json:"preferences"`
 	CreatedAt     time.Time     `json:"createdAt"`
 	UpdatedAt     time.Time     `json:"updatedAt"`
 	Version       int           `json:"version"`
@@ -159,7 +161,8 @@ func (in UsersInput) Validate() (NewUsers, error) {
 	case len(in.Emails) > MaxEmailsPerAdd:
 		f.Add("emails", "must have at most %d addresses", MaxEmailsPerAdd)
 	}
-	u := User{CompanyID: in.CompanyID, ProfileID: BuiltInProfile, Status: Invited, PortalAccess: true, Projects: []UserProject{}}
+	u := User{CompanyID: in.CompanyID, ProfileID: BuiltInProfile, Status: Invited, PortalAccess: true, Projects: []UserProject{},
+		Preferences: DefaultPreferences}
 	if !ValidID(in.CompanyID) {
 		f.Add("companyId", "is required and must be a company id")
 	}
@@ -229,3 +232,52 @@ const UserCreated = "user.created"
 
 // String names a user in logs without its address.
 func (u User) String() string { return fmt.Sprintf("user %s", u.ID) }
+
+// Preferences are how a client user wants dates and times shown.
+type Preferences struct {
+	DateFormat    string `json:"dateFormat"`    // MM/DD/YYYY, DD/MM/YYYY or YYYY/MM/DD
+	DateSeparator string `json:"dateSeparator"` // "/" or "."
+	TimeFormat    string `json:"timeFormat"`    // 12h or 24h
+}
+
+// DefaultPreferences are a new user's.
+var DefaultPreferences = Preferences{DateFormat: "MM/DD/YYYY", DateSeparator: "/", TimeFormat: "12h"}
+
+// MePatch is the body of PATCH /v1/me: what client users may change of
+// themselves.
+type MePatch struct {
+	Name          Optional[string] `json:"name"`
+	Title         Optional[string] `json:"title"`
+	DateFormat    Optional[string] `json:"dateFormat"`
+	DateSeparator Optional[string] `json:"dateSeparator"`
+	TimeFormat    Optional[string] `json:"timeFormat"`
+}
+
+// Apply validates the patch and returns the patched user and what changed.
+func (p MePatch) Apply(cur User) (User, Changes, error) {
+	var f Fields
+	next, ch := cur, Changes{}
+	if p.Name.Set {
+		next.Name = cleanOptionalText("name", p.Name.Ptr(), &f)
+		ch.Record("name", cur.Name, next.Name)
+	}
+	if p.Title.Set {
+		next.Title = cleanOptionalText("title", p.Title.Ptr(), &f)
+		ch.Record("title", cur.Title, next.Title)
+	}
+	pick := func(field string, o Optional[string], dst *string, allowed ...string) {
+		if !o.Set {
+			return
+		}
+		if o.Null || !slices.Contains(allowed, o.Value) {
+			f.Add(field, "must be one of %s", strings.Join(allowed, ", "))
+			return
+		}
+		ch.Record(field, *dst, o.Value)
+		*dst = o.Value
+	}
+	pick("dateFormat", p.DateFormat, &next.Preferences.DateFormat, "MM/DD/YYYY", "DD/MM/YYYY", "YYYY/MM/DD")
+	pick("dateSeparator", p.DateSeparator, &next.Preferences.DateSeparator, "/", ".")
+	pick("timeFormat", p.TimeFormat, &next.Preferences.TimeFormat, "12h", "24h")
+	return next, ch, f.Err()
+}

@@ -160,3 +160,21 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	ch.Record("projects", cur.Projects, next.Projects)
 	return next, ch, f.Err()
 }
+
+// Modules and actions of project permissions.
+var (
+	Modules = []string{"tasks", "issues", "milestones", "timesheets", "documents", "discussions"}
+	Actions = []string{"view", "create", "edit", "delete", "comment"}
+)
+
+// Permissions maps a module to the actions allowed in it.
+type Permissions map[string][]string
+
+// ViewOnly is the built-in client profile's permission set.
+func ViewOnly() Permissions {
+	p := Permissions{}
+	for _, m := range Modules {
+		p[m] = []string{"view"}
+	}
+	return p
+}

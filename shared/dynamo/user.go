@@ -75,6 +75,9 @@ type userItem struct {
 	RemindersSent   int               `dynamodbav:"remindersSent"`
 	InviteError     *string           `dynamodbav:"inviteError"`
 	InviteTokenHash *string           `dynamodbav:"inviteTokenHash"`
+	DateFormat      string            `dynamodbav:"dateFormat,omitempty"`
+	DateSeparator   string            `dynamodbav:"dateSeparator,omitempty"`
+	TimeFormat      string            `dynamodbav:"timeFormat,omitempty"`
 	CreatedAt       string            `dynamodbav:"createdAt"`
 	UpdatedAt       string            `dynamodbav:"updatedAt"`
 	Version         int               `dynamodbav:"version"`
@@ -130,6 +133,7 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
 		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
 		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
+		DateFormat: u.Preferences.DateFormat, DateSeparator: u.Preferences.DateSeparator, TimeFormat: u.Preferences.TimeFormat,
 	}
 	if !byName {
 		it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK = scope, userSortKey(u), scope+"#"+u.Status, userSortKey(u)
@@ -158,6 +162,11 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {
 		u.Projects = append(u.Projects, clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
+	}
+	for dst, v := range map[*string]string{&u.Preferences.DateFormat: it.DateFormat, &u.Preferences.DateSeparator: it.DateSeparator, &u.Preferences.TimeFormat: it.TimeFormat} {
+		if v != "" {
+			*dst = v
+		}
 	}
 	return u, nil
 }
