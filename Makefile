@@ -6,7 +6,13 @@ MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test build lint clean
+.PHONY: run test build lint clean fuzz
+
+# make fuzz: each fuzz target for FUZZTIME (seed corpora also run in make test).
+FUZZTIME ?= 20s
+FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
+	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
+	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele
 
 run:
 	$(GO) run ./infra/local run
@@ -42,6 +48,12 @@ build-UsersFunction:
 	$(call lambda,users)
 build-ClientFunction:
 	$(call lambda,client)
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf .build
