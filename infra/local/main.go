@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,6 +60,7 @@ func token(args []string) error {
 	role := fs.String("role", "owner", "role claim: owner, admin or member")
 	sub := fs.String("sub", "dev-user", "subject claim")
 	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
+	addr := fs.String("stack", "http://127.0.0.1:3000", "a running local stack, whose clock (moved by /_local/clock) the token follows")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func token(args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := devjwt.NewIssuer(key, stack.Issuer, stack.Audience, time.Now).Token(*portal, *role, *sub, *ttl)
+	tok, err := devjwt.NewIssuer(key, stack.Issuer, stack.Audience, stackNow(*addr)).Token(*portal, *role, *sub, *ttl)
 	if err != nil {
 		return err
 	}
@@ -129,4 +131,24 @@ Ctrl-C stops the stack; data lives in memory only.
 		return err
 	}
 	return nil
+}
+
+// stackNow is the clock of a running local stack, which /_local/clock may
+// have moved, so that a token printed now is valid there; the real clock
+// when no stack answers.
+func stackNow(base string) func() time.Time {
+	c := http.Client{Timeout: 500 * time.Millisecond}
+	resp, err := c.Get(base + "/_local/clock")
+	if err != nil {
+		return time.Now
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Now time.Time `json:"now"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&body) != nil || body.Now.IsZero() {
+		return time.Now
+	}
+	offset := time.Until(body.Now)
+	return func() time.Time { return time.Now().Add(offset) }
 }
