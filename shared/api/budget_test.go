@@ -228,18 +228,3 @@ func checkReadmeTable(t *testing.T, rows []budget) {
 	}
 	t.Fatalf("README.md's access-pattern table is stale; run: go test ./shared/api -run TestRequestBudget -update")
 }
-
-// inviteTokenOf is the token of the invitation link mailed to email.
-func inviteTokenOf(e *env, email string) string {
-	for _, m := range e.st.Mail.Messages() {
-		if m.To[0] == email {
-			for _, l := range m.Links {
-				if i := strings.Index(l, "/portal/invite/"); i >= 0 {
-					return l[i+len("/portal/invite/"):]
-				}
-			}
-		}
-	}
-	e.t.Fatalf("no invitation for %s", email)
-	return ""
-}

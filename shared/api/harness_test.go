@@ -205,3 +205,18 @@ func (w logWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// inviteTokenOf is the token of the newest invitation link mailed to email.
+func inviteTokenOf(e *env, email string) string {
+	for _, m := range e.st.Mail.Messages() {
+		if m.To[0] == email {
+			for _, l := range m.Links {
+				if i := strings.Index(l, "/portal/invite/"); i >= 0 {
+					return l[i+len("/portal/invite/"):]
+				}
+			}
+		}
+	}
+	e.t.Fatalf("no invitation for %s", email)
+	return ""
+}

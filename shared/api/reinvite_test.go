@@ -31,7 +31,7 @@ func TestReinviteGate(t *testing.T) {
 	if inv["state"] != "pending" || r.Header.Get("ETag") == "" {
 		t.Fatalf("user %s", r.Body)
 	}
-	_, second := e.inviteToken2("gated@example.com")
+	second := inviteTokenOf(e.env, "gated@example.com")
 	if second == first {
 		t.Fatal("the re-invite reused the link")
 	}
@@ -62,20 +62,6 @@ func TestReinviteGate(t *testing.T) {
 		t.Fatalf("%d sent, %d emails; want 1 and 3", sent, len(e.st.Mail.Messages()))
 	}
 	e.consistent()
-}
-
-// inviteToken2 is the newest invitation link mailed to email.
-func (e usersEnv) inviteToken2(email string) (string, string) {
-	e.t.Helper()
-	for _, m := range e.st.Mail.Messages() { // newest first
-		if m.To[0] == email {
-			for _, l := range m.Links {
-				return "", l[len(e.srv.URL+"/portal/invite/"):]
-			}
-		}
-	}
-	e.t.Fatalf("no mail to %s", email)
-	return "", ""
 }
 
 func TestReinviteRefusals(t *testing.T) {
