@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects users client
+FUNCTIONS := portal companies projects users client reminders
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -48,6 +48,8 @@ build-UsersFunction:
 	$(call lambda,users)
 build-ClientFunction:
 	$(call lambda,client)
+build-RemindersFunction:
+	$(call lambda,reminders)
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

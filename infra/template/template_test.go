@@ -79,7 +79,15 @@ var wantActions = map[string][]string{
 	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"UsersFunction":     {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ClientFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"RemindersFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
+
+// wantIndexes is the one index a function may Query when it may not Query
+// them all (the reminders read only the reminder index).
+var wantIndexes = map[string]string{"RemindersFunction": "GSI5"}
+
+// wantScheduled are the functions without routes, each with its schedule.
+var wantScheduled = map[string]string{"RemindersFunction": "rate(1 hour)"}
 
 // wantSESActions is the exact set of SES actions each function may use
 // (none for a function not listed): only the functions that send email
@@ -89,6 +97,7 @@ var wantSESActions = map[string][]string{
 	"CompaniesFunction": {"ses:SendEmail"},
 	"ProjectsFunction":  {"ses:SendEmail"},
 	"UsersFunction":     {"ses:SendEmail"},
+	"RemindersFunction": {"ses:SendEmail"},
 }
 
 // wantEnv is each function's own environment, on top of Globals.Function's:
@@ -98,6 +107,8 @@ var wantEnv = map[string]map[string]any{
 	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"RemindersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"},
+		"API_BASE_URL": map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}},
 }
 
 // wantTimeout is each function's effective timeout in seconds: cascading
@@ -108,6 +119,7 @@ var wantTimeout = map[string]int{
 	"ProjectsFunction":  28,
 	"UsersFunction":     28, // a bulk add of 100 addresses sends 100 emails
 	"ClientFunction":    10,
+	"RemindersFunction": 300, // pages the reminder index; stops 30 s before
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -136,8 +148,12 @@ func TestFunctions(t *testing.T) {
 	tmpl, path := load(t)
 	g := globalFunction(t, tmpl)
 
-	// The functions are exactly those that serve wantRoutes.
+	// The functions are exactly those that serve wantRoutes, and the
+	// scheduled ones.
 	var want []string
+	for id := range wantScheduled {
+		want = append(want, id)
+	}
 	for _, r := range wantRoutes {
 		if !slices.Contains(want, r.Function) {
 			want = append(want, r.Function)
@@ -211,6 +227,35 @@ func first[T any](ps ...*T) *T {
 		}
 	}
 	return nil
+}
+
+// TestSchedules: each scheduled function runs on its schedule, enabled,
+// and has no other event (it is not behind the API).
+func TestSchedules(t *testing.T) {
+	tmpl, _ := load(t)
+	for id, rate := range wantScheduled {
+		t.Run(id, func(t *testing.T) {
+			events, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Events").(map[string]any)
+			if len(events) != 1 {
+				t.Fatalf("events = %v, want exactly one Schedule", events)
+			}
+			for _, ev := range events {
+				checks := []struct {
+					name      string
+					got, want any
+				}{
+					{"Type", lookup(ev, "Type"), "Schedule"},
+					{"Schedule", lookup(ev, "Properties", "Schedule"), rate},
+					{"Enabled", lookup(ev, "Properties", "Enabled"), true},
+				}
+				for _, c := range checks {
+					if !reflect.DeepEqual(c.got, c.want) {
+						t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+					}
+				}
+			}
+		})
+	}
 }
 
 func TestLogGroups(t *testing.T) {
@@ -315,6 +360,12 @@ func TestLeastPrivilege(t *testing.T) {
 	tableARN := map[string]any{"Fn::GetAtt": "Table.Arn"}
 	tableARNList := map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}
 	indexARN := map[string]any{"Fn::Sub": "${Table.Arn}/index/*"}
+	isIndex := func(id string, r any) bool {
+		if idx, ok := wantIndexes[id]; ok {
+			return reflect.DeepEqual(r, map[string]any{"Fn::Sub": "${Table.Arn}/index/" + idx})
+		}
+		return reflect.DeepEqual(r, indexARN)
+	}
 	isTable := func(r any) bool {
 		return reflect.DeepEqual(r, tableARN) || reflect.DeepEqual(r, tableARNList)
 	}
@@ -405,12 +456,12 @@ func TestLeastPrivilege(t *testing.T) {
 						if r == "*" {
 							t.Errorf("%s: Resource \"*\"", where)
 						}
-						if dynamo && !isTable(r) && !reflect.DeepEqual(r, indexARN) {
-							t.Errorf("%s: DynamoDB Resource %v is neither the table ARN nor ${Table.Arn}/index/*", where, r)
+						if dynamo && !isTable(r) && !isIndex(id, r) {
+							t.Errorf("%s: DynamoDB Resource %v is neither the table ARN nor its allowed index ARN", where, r)
 						}
 						// Only Query can use an index; item actions on
 						// index ARNs would be noise that hides mistakes.
-						if reflect.DeepEqual(r, indexARN) {
+						if isIndex(id, r) {
 							for _, a := range acts {
 								if a != "dynamodb:Query" {
 									t.Errorf("%s: %v on the indexes: only dynamodb:Query reads an index", where, a)
@@ -477,8 +528,8 @@ func TestTable(t *testing.T) {
 	}{
 		{"BillingMode", aws.ToString(tbl.BillingMode), "PAY_PER_REQUEST"},
 		{"KeySchema", keys(tbl.KeySchema), "PK HASH, SK RANGE"},
-		{"AttributeDefinitions", attrs, map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S"}},
-		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL"}},
+		{"AttributeDefinitions", attrs, map[string]string{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S", "GSI5PK": "S", "GSI5SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL", "GSI5": "GSI5PK HASH, GSI5SK RANGE KEYS_ONLY"}},
 		{"TimeToLiveSpecification", ttl, "expiresAt"},
 		{"PointInTimeRecoveryEnabled", pitr, true},
 		{"DeletionProtectionEnabled", aws.ToBool(tbl.DeletionProtectionEnabled), true},
@@ -743,8 +794,8 @@ func TestCreateTableInput(t *testing.T) {
 		{"TableName", aws.ToString(in.TableName), "clientele-test"},
 		{"BillingMode", in.BillingMode, ddbtypes.BillingModePayPerRequest},
 		{"KeySchema", sdkKeys(in.KeySchema), "PK HASH, SK RANGE"},
-		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S"}},
-		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL"}},
+		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S", "GSI5PK": "S", "GSI5SK": "S"}},
+		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL", "GSI5": "GSI5PK HASH, GSI5SK RANGE KEYS_ONLY"}},
 		{"ProvisionedThroughput", in.ProvisionedThroughput, (*ddbtypes.ProvisionedThroughput)(nil)},
 	}
 	for _, c := range checks {

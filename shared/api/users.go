@@ -131,14 +131,14 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 	var token, hash string
 	if u.PortalAccess {
 		token, hash = auth.NewPortalToken(r.Principal.PortalID)
-		exp := now.Add(ac.Portal.InviteTTL())
-		u.InviteExpiresAt, u.InvitedAt, u.LastInvitedAt = &exp, &now, &now
+		exp, remind := now.Add(ac.Portal.InviteTTL()), now.Add(clientele.ReinviteInterval)
+		u.InviteExpiresAt, u.InvitedAt, u.LastInvitedAt, u.RemindAt = &exp, &now, &now, &remind
 	}
 	if err := d.Store.CreateUser(ctx, r.Principal.PortalID, u, hash, actor(r)); err != nil {
 		return u, err
 	}
 	if u.PortalAccess {
-		if err := d.sendInvitation(ctx, r, ac, u, token); err != nil {
+		if err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token); err != nil {
 			msg := "the invitation email could not be sent; re-invite the user"
 			d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
 			if err := d.Store.SetInviteError(ctx, r.Principal.PortalID, u.ID, msg); err != nil {
@@ -150,13 +150,14 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 	return u.WithInvite(now), nil
 }
 
-func (d Deps) sendInvitation(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, u clientele.User, token string) error {
+// sendInvitation mails u the link of token; base is the API's base URL,
+// used when the portal has no appBaseUrl of its own.
+func (d Deps) sendInvitation(ctx context.Context, base string, ac dynamo.AddContext, u clientele.User, token string) error {
 	if d.Mailer == nil {
 		return fmt.Errorf("no mailer configured")
 	}
-	base := ac.Portal.AppBaseURL
-	if base == "" {
-		base = d.baseURL(r)
+	if ac.Portal.AppBaseURL != "" {
+		base = ac.Portal.AppBaseURL
 	}
 	name := ""
 	if u.Name != nil {

@@ -188,7 +188,7 @@ func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, portal c
 	pid := portal.ID
 	company, err := d.Store.GetCompany(ctx, pid, u.CompanyID)
 	if err == nil {
-		err = d.sendInvitation(ctx, r, dynamo.AddContext{Portal: portal, Company: company}, u, token)
+		err = d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, u, token)
 	}
 	if err == nil {
 		return nil

@@ -32,6 +32,10 @@ const (
 	MaxEmailsPerAdd    = 100
 	MaxRate            = 100_000
 	ReinviteInterval   = 24 * time.Hour
+	// MaxReminders is how many automatic reminders an invited user gets.
+	MaxReminders = 3
+	// ReminderRetry is how soon a reminder whose email failed is tried again.
+	ReminderRetry = time.Hour
 )
 
 // UserProject is a user's membership of a project.
@@ -48,7 +52,10 @@ type Invite struct {
 	ExpiresAt           time.Time `json:"expiresAt"`
 	ReinviteAvailableAt time.Time `json:"reinviteAvailableAt"`
 	RemindersSent       int       `json:"remindersSent"`
-	LastError           *string   `json:"lastError"`
+	// NextReminderAt is when the scheduled reminder will next try; nil when
+	// no reminder is left (or the invitation is no longer pending).
+	NextReminderAt *time.Time `json:"nextReminderAt"`
+	LastError      *string    `json:"lastError"`
 }
 
 // User is a client user: a person of a client company.
@@ -75,8 +82,20 @@ type User struct {
 	// InviteExpiresAt is when the current invitation link stops working.
 	InviteExpiresAt *time.Time `json:"-"`
 	RemindersSent   int        `json:"-"`
+	// RemindAt is when the next automatic reminder is due (nil: none).
+	RemindAt        *time.Time `json:"-"`
 	InviteError     *string    `json:"-"`
 	InviteTokenHash *string    `json:"-"` // hash of the live invitation link, to revoke it
+}
+
+// RemindDue is when the next automatic reminder is due, or nil when the
+// user gets none: only invited users with portal access, at most
+// MaxReminders times.
+func (u User) RemindDue() *time.Time {
+	if u.RemindAt == nil || u.Status != Invited || !u.PortalAccess || u.RemindersSent >= MaxReminders {
+		return nil
+	}
+	return u.RemindAt
 }
 
 // HoldsSeat reports whether the user counts against the seat limit.
@@ -95,6 +114,10 @@ func (u User) WithInvite(now time.Time) User {
 		inv.State = InviteAccepted
 	case !now.Before(*u.InviteExpiresAt):
 		inv.State = InviteExpired
+	}
+	if u.RemindDue() != nil {
+		at := *u.RemindAt
+		inv.NextReminderAt = &at
 	}
 	u.Invite = inv
 	return u

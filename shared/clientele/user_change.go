@@ -16,6 +16,8 @@ const (
 	UserProjectRateChanged = "user.project_rate_changed"
 	UserAccepted           = "user.accepted"
 	UserInvited            = "user.invited"
+	UserReminded           = "user.reminded"
+	UserReminderFailed     = "user.reminder_failed"
 	UserPasswordReset      = "user.password_reset"
 )
 

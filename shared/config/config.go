@@ -55,3 +55,7 @@ var API = []string{"TABLE_NAME", "CURSOR_SECRET"}
 
 // Mail adds what a function that sends email needs.
 var Mail = append(API[:len(API):len(API)], "MAIL_FROM")
+
+// Reminders is what the scheduled reminders need: no request to take the
+// API's address from, so invitation links need API_BASE_URL.
+var Reminders = append(Mail[:len(Mail):len(Mail)], "API_BASE_URL")

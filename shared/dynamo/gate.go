@@ -53,6 +53,11 @@ func (s *Store) gateClosed(ctx context.Context, pid, uid string) error {
 // invitation. The caller sends the email, and calls ReleaseGate if it could
 // not, so that nothing stays locked by a failure.
 func (s *Store) Reinvite(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, actor clientele.Actor, check func(clientele.User) error) (clientele.User, error) {
+	return s.invite(ctx, pid, uid, tokenHash, ttl, actor, false, check)
+}
+
+// invite is a re-invite, or with reminder an automatic reminder (counted).
+func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, actor clientele.Actor, reminder bool, check func(clientele.User) error) (clientele.User, error) {
 	// One read first: a closed gate (the common refusal) costs no doomed
 	// transaction. The transaction's own condition still decides races.
 	if err := s.gateClosed(ctx, pid, uid); err != nil {
@@ -69,12 +74,18 @@ func (s *Store) Reinvite(ctx context.Context, pid, uid, tokenHash string, ttl ti
 		}
 		old = cur.InviteTokenHash
 		next := cur
-		exp := now.Add(ttl)
-		next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.InviteError = &tokenHash, &exp, &now, nil
+		exp, remind := now.Add(ttl), now.Add(clientele.ReinviteInterval)
+		next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.InviteError, next.RemindAt = &tokenHash, &exp, &now, nil, &remind
 		// Always a change, even within the same millisecond: a re-invite
 		// must reach the gate's condition and replace the link.
 		ch := clientele.Changes{"lastInvitedAt": {From: cur.LastInvitedAt, To: now}}
-		return UserChange{Next: next, Action: clientele.UserInvited, Changes: ch}, nil
+		action := clientele.UserInvited
+		if reminder {
+			next.RemindersSent = cur.RemindersSent + 1
+			ch["remindersSent"] = clientele.Change{From: cur.RemindersSent, To: next.RemindersSent}
+			action = clientele.UserReminded
+		}
+		return UserChange{Next: next, Action: action, Changes: ch}, nil
 	}, func(next clientele.User) []txItem {
 		inv := key(invitePK(pid, tokenHash), skInvite)
 		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))

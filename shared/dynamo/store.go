@@ -30,6 +30,11 @@ const (
 	gsi2 = "GSI2"
 	gsi3 = "GSI3"
 	gsi4 = "GSI4"
+	// GSI5 is the sparse reminder index (keys only): invited users due for
+	// an automatic reminder, across portals, sharded, sorted by due time.
+	gsi5   = "GSI5"
+	gsi5PK = "GSI5PK"
+	gsi5SK = "GSI5SK"
 )
 
 // maxAttempts bounds the optimistic retries of a read-decide-write.

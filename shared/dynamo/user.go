@@ -73,6 +73,7 @@ type userItem struct {
 	AcceptedAt      *string           `dynamodbav:"acceptedAt"`
 	InviteExpiresAt *string           `dynamodbav:"inviteExpiresAt"`
 	RemindersSent   int               `dynamodbav:"remindersSent"`
+	RemindAt        *string           `dynamodbav:"remindAt"`
 	InviteError     *string           `dynamodbav:"inviteError"`
 	InviteTokenHash *string           `dynamodbav:"inviteTokenHash"`
 	DateFormat      string            `dynamodbav:"dateFormat,omitempty"`
@@ -103,7 +104,12 @@ func parseOptTime(s *string) *time.Time {
 func userSortKey(u clientele.User) string { return clientele.EmailKey(u.Email) + "#" + u.ID }
 
 func userToItem(pid string, u clientele.User) map[string]types.AttributeValue {
-	return userCopy(pid, u, userPK(pid, u.ID), skMeta, "user", usersGSI1PK(pid), false)
+	item := userCopy(pid, u, userPK(pid, u.ID), skMeta, "user", usersGSI1PK(pid), false)
+	if due := u.RemindDue(); due != nil {
+		// Only the user item is in the reminder index (never its copies).
+		item[gsi5PK], item[gsi5SK] = str(reminderShard(u.ID)), str(fmtTime(*due))
+	}
+	return item
 }
 
 // Search terms: an address copy and a name copy share one search partition
@@ -132,6 +138,7 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		CompanyID: u.CompanyID, ProfileID: u.ProfileID, Status: u.Status, PortalAccess: u.PortalAccess, PortalRate: u.PortalRate,
 		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
 		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
+		RemindAt:  optTime(u.RemindAt),
 		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
 		DateFormat: u.Preferences.DateFormat, DateSeparator: u.Preferences.DateSeparator, TimeFormat: u.Preferences.TimeFormat,
 	}
@@ -157,8 +164,8 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		ProfileID: it.ProfileID, Status: it.Status, PortalAccess: it.PortalAccess, PortalRate: it.PortalRate,
 		InvitedAt: parseOptTime(it.InvitedAt), LastInvitedAt: parseOptTime(it.LastInvitedAt), AcceptedAt: parseOptTime(it.AcceptedAt),
 		InviteExpiresAt: parseOptTime(it.InviteExpiresAt), RemindersSent: it.RemindersSent, InviteError: it.InviteError,
-		InviteTokenHash: it.InviteTokenHash,
-		CreatedAt:       parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
+		InviteTokenHash: it.InviteTokenHash, RemindAt: parseOptTime(it.RemindAt),
+		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {
 		u.Projects = append(u.Projects, clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})

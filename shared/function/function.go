@@ -52,18 +52,23 @@ func Logger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
 }
 
-// Init builds the router of an API function from the environment; required
-// lists its required variables (config.API or config.Mail).
-func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string) (*httpapi.Router, error) {
+// Deps builds a function's dependencies from the environment; required
+// lists its required variables (config.API, config.Mail, ...).
+func Deps(ctx context.Context, getenv func(string) string, required []string) (api.Deps, error) {
 	cfg, err := config.Load(getenv, required...)
 	if err != nil {
-		return nil, err
+		return api.Deps{}, err
 	}
 	awsCfg, err := awsclient.Load(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return api.Deps{}, err
 	}
-	deps, err := Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel))
+	return Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel))
+}
+
+// Init builds the router of an API function from the environment.
+func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string) (*httpapi.Router, error) {
+	deps, err := Deps(ctx, getenv, required)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +81,22 @@ func Init(ctx context.Context, getenv func(string) string, router func(api.Deps)
 func Main(router func(api.Deps) *httpapi.Router, required []string) {
 	rt, err := Init(context.Background(), os.Getenv, router, required)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "init:", err)
-		os.Exit(1)
+		exit(err)
 	}
 	lambda.Start(rt.Invoke)
+}
+
+// Start runs a function that is not behind the API (a scheduled one):
+// handler builds its Lambda handler from the dependencies.
+func Start(handler func(api.Deps) any, required []string) {
+	deps, err := Deps(context.Background(), os.Getenv, required)
+	if err != nil {
+		exit(err)
+	}
+	lambda.Start(handler(deps))
+}
+
+func exit(err error) {
+	fmt.Fprintln(os.Stderr, "init:", err)
+	os.Exit(1)
 }

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -66,6 +67,12 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"ClientFunction":    api.Client,
 }
 
+// Scheduled are the functions of template.yaml that no route reaches; the
+// stack runs each on request at POST /_local/run/<name>.
+var Scheduled = map[string]string{
+	"RemindersFunction": "reminders",
+}
+
 // Options configure a stack.
 type Options struct {
 	Template string          // path of template.yaml; found upwards from the working directory when empty
@@ -87,6 +94,7 @@ type Stack struct {
 	Routes  []template.Route
 	db      *dynamodb.Client
 	Routers map[string]*httpapi.Router // by function logical id
+	deps    api.Deps
 
 	handler   http.Handler
 	dynFail   atomic.Pointer[func(op string) bool]
@@ -178,7 +186,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Store = deps.Store
+	st.Store, st.deps = deps.Store, deps
 	st.db = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	if _, err = st.Store.UpdatePortal(ctx, Portal, func(cur clientele.Portal) (clientele.Portal, clientele.Changes, error) {
 		cur.Name = "Demo Portal"
@@ -204,6 +212,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	gw := &gateway{verifier: verifier, clock: clk, ids: ids.New(clk, nil)}
 	st.Routers = map[string]*httpapi.Router{}
 	for _, fn := range tmpl.Functions() {
+		if _, ok := Scheduled[fn]; ok {
+			continue
+		}
 		build, ok := Functions[fn]
 		if !ok {
 			return nil, fmt.Errorf("template.yaml declares %s, which the local stack does not know (add it to stack.Functions)", fn)
@@ -277,6 +288,7 @@ func (st *Stack) mux(gw http.Handler) http.Handler {
 	})
 	m.HandleFunc("GET /_local/clock", st.clockHandler)
 	m.HandleFunc("POST /_local/clock", st.clockHandler)
+	m.HandleFunc("POST /_local/run/reminders", st.runReminders)
 	return m
 }
 
@@ -301,6 +313,27 @@ func (st *Stack) clockHandler(w http.ResponseWriter, r *http.Request) {
 		st.Clock.Advance(d)
 	}
 	_ = json.NewEncoder(w).Encode(map[string]string{"now": st.Store.Now().Format(time.RFC3339)})
+}
+
+// runReminders runs the scheduled reminders now, as EventBridge would, and
+// answers what the run did.
+func (st *Stack) runReminders(w http.ResponseWriter, r *http.Request) {
+	run, err := st.RunReminders(r.Context(), "http://"+r.Host)
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(map[string]string{"message": "the run failed; see the log"})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(run)
+}
+
+// RunReminders runs the reminders function's handler with the stack's
+// dependencies; baseURL is the API's address for invitation links.
+func (st *Stack) RunReminders(ctx context.Context, baseURL string) (api.ReminderRun, error) {
+	d := st.deps
+	d.APIBaseURL = baseURL
+	return d.Reminders(ctx, events.EventBridgeEvent{DetailType: "Scheduled Event", Source: "aws.events"})
 }
 
 // Handler serves the API, /openapi.yaml and /_local/*.
