@@ -12,7 +12,8 @@ BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 20s
 FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
-	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele
+	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele \
+	FuzzParseTemplate:./shared/mail
 
 run:
 	$(GO) run ./infra/local run

@@ -26,6 +26,11 @@ import (
 var wantRoutes = []Route{
 	{Method: "GET", Path: "/v1/portal", Function: "PortalFunction"},
 	{Method: "PATCH", Path: "/v1/portal", Function: "PortalFunction"},
+	{Method: "GET", Path: "/v1/invitation-templates", Function: "PortalFunction"},
+	{Method: "POST", Path: "/v1/invitation-templates", Function: "PortalFunction"},
+	{Method: "GET", Path: "/v1/invitation-templates/{templateId}", Function: "PortalFunction"},
+	{Method: "PATCH", Path: "/v1/invitation-templates/{templateId}", Function: "PortalFunction"},
+	{Method: "DELETE", Path: "/v1/invitation-templates/{templateId}", Function: "PortalFunction"},
 
 	{Method: "POST", Path: "/v1/companies", Function: "CompaniesFunction"},
 	{Method: "GET", Path: "/v1/companies", Function: "CompaniesFunction"},
@@ -74,7 +79,7 @@ var wantRoutes = []Route{
 // wantActions is the exact set of DynamoDB actions each function may use.
 // Transactions need no actions of their own (their items' actions apply).
 var wantActions = map[string][]string{
-	"PortalFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"PortalFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"CompaniesFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"UsersFunction":     {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -30,10 +31,35 @@ func TestRequestBudget(t *testing.T) {
 	p2 := e.createProject("Budget empty")
 	lone := e.createCompany("Budget lone")
 	bare := e.createProject("Budget bare")
+	var tpl string
+	unused := e.call("POST", "/v1/invitation-templates", e.owner, map[string]any{"name": "Budget unused", "subject": "s", "body": "b"}).String("id")
 	rows := []budget{
 		{"GET /v1/portal", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/portal", e.owner, nil) }},
 		{"PATCH /v1/portal", "GetItem + TransactWriteItems(Update)", 2, func(e *env) resp {
 			return e.call("PATCH", "/v1/portal", e.owner, map[string]any{"inviteLinkTtlHours": 72})
+		}},
+		{"GET /v1/invitation-templates", "Query(GSI1, one page; the built-in template costs nothing)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/invitation-templates", e.owner, nil)
+		}},
+		{"POST /v1/invitation-templates", "TransactWriteItems(Put template, Put name guard)", 1, func(e *env) resp {
+			r := e.call("POST", "/v1/invitation-templates", e.owner, map[string]any{"name": "Budget", "subject": "s", "body": "{{.InviteURL}}"})
+			tpl = r.String("id")
+			return r
+		}},
+		{"GET /v1/invitation-templates/{templateId}", "GetItem (the built-in one: none)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/invitation-templates/"+tpl, e.owner, nil)
+		}},
+		{"PATCH /v1/invitation-templates/{templateId}", "GetItem + TransactWriteItems(Put template; a rename: + Put new guard, Delete old)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/invitation-templates/"+tpl, e.owner, map[string]any{"subject": "t"})
+		}},
+		{"DELETE /v1/invitation-templates/{templateId}", "GetItem + TransactWriteItems(Delete template, Delete guard, ConditionCheck portal not using it)", 2, func(e *env) resp {
+			return e.call("DELETE", "/v1/invitation-templates/"+unused, e.owner, nil)
+		}},
+		{"Scheduled reminders (hourly run, nothing due)", "Query(GSI5) per shard (8) and page; per due user: GetItem(portal, once per run) + GetItem(gate) + GetItem(user) + TransactWriteItems(gate, user, copies, history, link) + GetItem(company, once per run) + SES SendEmail", 8, func(e *env) resp {
+			if _, err := e.st.RunReminders(context.Background(), e.srv.URL); err != nil {
+				t.Fatal(err)
+			}
+			return resp{Status: 200}
 		}},
 		{"POST /v1/companies", "TransactWriteItems(Put company, Put name guard, Put history)", 1, func(e *env) resp {
 			return e.call("POST", "/v1/companies", e.owner, map[string]any{"name": "Budget new"})
@@ -179,6 +205,11 @@ func TestRequestBudget(t *testing.T) {
 			return e.call("DELETE", "/v1/users/"+u2, e.owner, nil)
 		}},
 	)
+
+	// Last: invitations after it would cost one more read each.
+	rows = append(rows, budget{"PATCH /v1/portal (invitationTemplateId)", "GetItem + TransactWriteItems(Update portal, ConditionCheck template); invitations then cost + GetItem(template) each", 2, func(e *env) resp {
+		return e.call("PATCH", "/v1/portal", e.owner, map[string]any{"invitationTemplateId": tpl})
+	}})
 
 	for _, row := range rows {
 		t.Run(row.endpoint, func(t *testing.T) {

@@ -12,6 +12,7 @@ func Portal(d Deps) *httpapi.Router {
 	rt := d.router()
 	rt.Handle("GET /v1/portal", httpapi.Read, d.getPortal)
 	rt.Handle("PATCH /v1/portal", httpapi.Write, d.patchPortal)
+	templateRoutes(d, rt)
 	return rt
 }
 

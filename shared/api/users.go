@@ -163,8 +163,8 @@ func (d Deps) sendInvitation(ctx context.Context, base string, ac dynamo.AddCont
 	if u.Name != nil {
 		name = *u.Name
 	}
-	msg, err := mail.RenderInvitation(mail.Invitation{UserName: name, CompanyName: ac.Company.Name, PortalName: ac.Portal.Name,
-		InviteURL: base + "/portal/invite/" + token, ExpiresAt: *u.InviteExpiresAt})
+	msg, err := d.renderInvitation(ctx, ac.Portal, mail.Invitation{UserName: name, Email: u.Email, CompanyName: ac.Company.Name,
+		PortalName: ac.Portal.Name, InviteURL: base + "/portal/invite/" + token, ExpiresAt: *u.InviteExpiresAt})
 	if err != nil {
 		return err
 	}

@@ -13,20 +13,22 @@ const (
 // token names it; its settings item is written on the first PATCH, so until
 // then it has the defaults, version 0 and no timestamps.
 type Portal struct {
-	ID                 string     `json:"id"`
-	Name               string     `json:"name"`
-	ClientSeatLimit    *int       `json:"clientSeatLimit"`
-	SeatsUsed          int        `json:"seatsUsed"`
-	InviteLinkTTLHours int        `json:"inviteLinkTtlHours"`
-	AppBaseURL         string     `json:"appBaseUrl"` // "" means the API's own base URL
-	CreatedAt          *time.Time `json:"createdAt"`
-	UpdatedAt          *time.Time `json:"updatedAt"`
-	Version            int        `json:"version"`
+	ID                 string `json:"id"`
+	Name               string `json:"name"`
+	ClientSeatLimit    *int   `json:"clientSeatLimit"`
+	SeatsUsed          int    `json:"seatsUsed"`
+	InviteLinkTTLHours int    `json:"inviteLinkTtlHours"`
+	AppBaseURL         string `json:"appBaseUrl"` // "" means the API's own base URL
+	// InvitationTemplateID is the template of invitation emails.
+	InvitationTemplateID string     `json:"invitationTemplateId"`
+	CreatedAt            *time.Time `json:"createdAt"`
+	UpdatedAt            *time.Time `json:"updatedAt"`
+	Version              int        `json:"version"`
 }
 
 // DefaultPortal is the portal before its settings are first saved.
 func DefaultPortal(id string) Portal {
-	return Portal{ID: id, Name: id, InviteLinkTTLHours: DefaultInviteLinkTTLHours}
+	return Portal{ID: id, Name: id, InviteLinkTTLHours: DefaultInviteLinkTTLHours, InvitationTemplateID: DefaultTemplateID}
 }
 
 // InviteTTL is how long an invitation link works.
@@ -38,6 +40,8 @@ type PortalPatch struct {
 	ClientSeatLimit    Optional[int]    `json:"clientSeatLimit"`
 	InviteLinkTTLHours Optional[int]    `json:"inviteLinkTtlHours"`
 	AppBaseURL         Optional[string] `json:"appBaseUrl"`
+	// InvitationTemplateID: null or "default" for the built-in template.
+	InvitationTemplateID Optional[string] `json:"invitationTemplateId"`
 }
 
 // Apply validates the patch and returns the patched portal and what changed.
@@ -80,6 +84,17 @@ func (p PortalPatch) Apply(cur Portal) (Portal, Changes, error) {
 		}
 		ch.Record("appBaseUrl", cur.AppBaseURL, u)
 		next.AppBaseURL = u
+	}
+	if p.InvitationTemplateID.Set {
+		id := DefaultTemplateID
+		if !p.InvitationTemplateID.Null {
+			id = p.InvitationTemplateID.Value
+		}
+		if id != DefaultTemplateID && !ValidID(id) {
+			f.Add("invitationTemplateId", "no such invitation template")
+		}
+		ch.Record("invitationTemplateId", cur.InvitationTemplateID, id)
+		next.InvitationTemplateID = id
 	}
 	if err := f.Err(); err != nil {
 		return cur, nil, err

@@ -19,6 +19,7 @@ type portalItem struct {
 	SeatsUsed          int    `dynamodbav:"seatsUsed"`
 	InviteLinkTTLHours int    `dynamodbav:"inviteLinkTtlHours"`
 	AppBaseURL         string `dynamodbav:"appBaseUrl,omitempty"`
+	InvitationTemplate string `dynamodbav:"invitationTemplateId,omitempty"`
 	CreatedAt          string `dynamodbav:"createdAt"`
 	UpdatedAt          string `dynamodbav:"updatedAt"`
 	Version            int    `dynamodbav:"version"`
@@ -51,6 +52,9 @@ func portalFromItem(pid string, item map[string]types.AttributeValue) (clientele
 		p.InviteLinkTTLHours = it.InviteLinkTTLHours
 	}
 	p.ClientSeatLimit, p.AppBaseURL = it.ClientSeatLimit, it.AppBaseURL
+	if it.InvitationTemplate != "" {
+		p.InvitationTemplateID = it.InvitationTemplate
+	}
 	return p, nil
 }
 
@@ -83,9 +87,9 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		next.CreatedAt = &now
 	}
 	expr := "SET #type = :type, #name = :name, inviteLinkTtlHours = :ttl, createdAt = if_not_exists(createdAt, :now), " +
-		"updatedAt = :now, version = :next, seatsUsed = if_not_exists(seatsUsed, :zero)"
+		"updatedAt = :now, version = :next, seatsUsed = if_not_exists(seatsUsed, :zero), invitationTemplateId = :tpl"
 	vals := map[string]types.AttributeValue{
-		":type": str("portal"), ":name": str(next.Name), ":ttl": num(next.InviteLinkTTLHours),
+		":type": str("portal"), ":name": str(next.Name), ":ttl": num(next.InviteLinkTTLHours), ":tpl": str(next.InvitationTemplateID),
 		":now": str(fmtTime(now)), ":next": num(next.Version), ":zero": num(0),
 	}
 	var remove []string
@@ -134,7 +138,15 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 				Message: "clientSeatLimit is below the seats in use; deactivate users first",
 				Extra:   map[string]any{"seatsUsed": p.SeatsUsed}}
 		})
-	if err := s.transact(ctx, []txItem{item}, nil, 0); err != nil {
+	items := []txItem{item}
+	if next.InvitationTemplateID != cur.InvitationTemplateID && next.InvitationTemplateID != clientele.DefaultTemplateID {
+		// The template must exist when chosen; its delete checks the portal
+		// in turn, so neither can leave the other dangling.
+		items = append(items, s.conditionCheck(key(templatePK(next.ID, next.InvitationTemplateID), skMeta), "attribute_exists(PK)", nil,
+			failWith(&clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
+				Fields: []clientele.FieldError{{Field: "invitationTemplateId", Message: "no such invitation template"}}})))
+	}
+	if err := s.transact(ctx, items, nil, 0); err != nil {
 		return cur, err
 	}
 	next.SeatsUsed = cur.SeatsUsed

@@ -161,6 +161,13 @@ func (s *Store) del(k map[string]types.AttributeValue, cond string, vals map[str
 	return txItem{write: types.TransactWriteItem{Delete: d}, fail: fail}
 }
 
+// conditionCheck is a transaction item that only checks cond on item k.
+func (s *Store) conditionCheck(k map[string]types.AttributeValue, cond string, vals map[string]types.AttributeValue, fail func(map[string]types.AttributeValue) error) txItem {
+	return txItem{write: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table, Key: k,
+		ConditionExpression: &cond, ExpressionAttributeValues: vals,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}}, fail: fail}
+}
+
 // idempotencyItem writes rec in the caller's transaction; a concurrent request
 // with the same key makes the whole transaction fail with ErrRace.
 func (s *Store) idempotencyItem(rec *idempotency.Record) txItem {

@@ -510,8 +510,6 @@ func (s *Store) copies(pid string, prev, next *clientele.User) []txItem {
 // projectHasCompany checks, in the user's transaction, that the company is
 // still on the project the user joins.
 func (s *Store) projectHasCompany(pid, prid, cid string) txItem {
-	return txItem{write: types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: &s.table,
-		Key: key(projectPK(pid, prid), skMeta), ConditionExpression: aws.String("contains(companyIds, :c) AND attribute_not_exists(deleting)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(cid)}}},
-		fail: failWith(clientele.Errorf(clientele.Conflict, "the company left project %s meanwhile", prid))}
+	return s.conditionCheck(key(projectPK(pid, prid), skMeta), "contains(companyIds, :c) AND attribute_not_exists(deleting)",
+		map[string]types.AttributeValue{":c": str(cid)}, failWith(clientele.Errorf(clientele.Conflict, "the company left project %s meanwhile", prid)))
 }

@@ -10,6 +10,7 @@ import (
 // Invitation is the data of an invitation email.
 type Invitation struct {
 	UserName    string // may be empty: the email then greets generically ("Hello,")
+	Email       string // the recipient; a custom template's {{.UserName}} when there is no name
 	CompanyName string // may be empty
 	PortalName  string // may be empty
 	InviteURL   string // {appBaseUrl}/portal/invite/{token}

@@ -42,6 +42,8 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	emailGuards := map[string]map[string]types.AttributeValue{}
 	portals := map[string]map[string]types.AttributeValue{}
 	members := map[string]map[string]types.AttributeValue{} // PK|SK -> company or project copy of a user
+	templates := map[string]map[string]types.AttributeValue{}
+	templateGuards := map[string]map[string]types.AttributeValue{}
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
@@ -66,6 +68,10 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				emailGuards[pk] = it
 			case "portal":
 				portals[pk] = it
+			case "invitation_template":
+				templates[pk] = it
+			case "template_name":
+				templateGuards[pk] = it
 			case "company_member", "project_member", "user_name":
 				members[pk+"|"+sval(it, "SK")] = it
 			}
@@ -98,6 +104,34 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			} else if !slices.Contains(setval(pr, "companyIds"), id) {
 				bad("company %s names project %s, which does not name it", pk, prid)
 			}
+		}
+	}
+	// Invitation templates: each with its name guard, each guard with its
+	// template, and a portal's chosen template present.
+	for pk, tpl := range templates {
+		g, ok := templateGuards["P#"+portalOf(pk)+"#TPLNAME#"+strings.ToLower(strings.Join(strings.Fields(sval(tpl, "name")), " "))]
+		if !ok || sval(g, "templateId") != sval(tpl, "id") {
+			bad("template %s has no name guard", pk)
+		}
+	}
+	for pk, g := range templateGuards {
+		if _, ok := templates["P#"+portalOf(pk)+"#TPL#"+sval(g, "templateId")]; !ok {
+			bad("template name guard %s points to no template", pk)
+		}
+	}
+	for pk, p := range portals {
+		if id := sval(p, "invitationTemplateId"); id != "" && id != "default" {
+			if _, ok := templates["P#"+portalOf(pk)+"#TPL#"+id]; !ok {
+				bad("portal %s sends with missing template %s", pk, id)
+			}
+		}
+	}
+	// The reminder index holds exactly the invited users with a reminder left.
+	for pk, u := range users {
+		_, indexed := u["GSI5PK"]
+		due := sval(u, "status") == "invited" && boolval(u, "portalAccess") && nval(u, "remindersSent") < 3 && sval(u, "remindAt") != ""
+		if indexed != due {
+			bad("user %s: in the reminder index %v, due a reminder %v", pk, indexed, due)
 		}
 	}
 	for pk, g := range guards {
@@ -196,6 +230,11 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	}
 	slices.Sort(problems)
 	return slices.Compact(problems), nil
+}
+
+func boolval(it map[string]types.AttributeValue, name string) bool {
+	v, ok := it[name].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
 }
 
 func sval(it map[string]types.AttributeValue, name string) string {
