@@ -59,8 +59,28 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 			}
 		})
 	}
+	t.Run("reminders", func(t *testing.T) {
+		vars := env(endpoint)
+		d, err := Deps(context.Background(), func(k string) string {
+			if k == "API_BASE_URL" {
+				return "https://api.example.com"
+			}
+			return vars(k)
+		}, config.Reminders)
+		if err != nil || d.Mailer == nil || d.APIBaseURL != "https://api.example.com" {
+			t.Fatalf("deps %+v, %v", d, err)
+		}
+	})
 	if n := conns.Load(); n != 0 {
 		t.Fatalf("init opened %d connections", n)
+	}
+}
+
+// The reminders have no request to take the API's address from.
+func TestRemindersNeedAPIBaseURL(t *testing.T) {
+	_, err := Deps(context.Background(), env("http://127.0.0.1:1"), config.Reminders)
+	if err == nil || !strings.Contains(err.Error(), "API_BASE_URL") {
+		t.Fatalf("got %v", err)
 	}
 }
 
