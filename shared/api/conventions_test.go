@@ -1,7 +1,13 @@
 package api_test
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/url"
 	"strings"
 	"testing"
@@ -147,6 +153,29 @@ func TestAuthentication(t *testing.T) {
 	}
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(func(jwt.MapClaims) {})).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	forgedTok, _ := forged.Token("demo", "owner", "s", time.Hour)
+	// Key confusion: HS256 keyed with the issuer's public key, which an
+	// attacker can read from the JWKS, must not pass for RS256.
+	var jwks struct {
+		Keys []struct{ Kid, N, E string } `json:"keys"`
+	}
+	if err := json.Unmarshal(e.st.Issuer.JWKS(), &jwks); err != nil || len(jwks.Keys) == 0 {
+		t.Fatalf("jwks: %v", err)
+	}
+	nBytes, _ := base64.RawURLEncoding.DecodeString(jwks.Keys[0].N)
+	der, err := x509.MarshalPKIXPublicKey(&rsa.PublicKey{N: new(big.Int).SetBytes(nBytes), E: 65537})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	hs256 := func(secret []byte) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(func(jwt.MapClaims) {}))
+		tok.Header["kid"] = jwks.Keys[0].Kid
+		s, err := tok.SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	tests := []struct {
 		name  string
 		token string
@@ -159,6 +188,9 @@ func TestAuthentication(t *testing.T) {
 		{"wrong audience", sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" }))},
 		{"bad signature", forgedTok},
 		{"alg none", none},
+		{"HS256 keyed with the public key (PEM)", hs256(pubPEM)},
+		{"HS256 keyed with the public key (DER)", hs256(der)},
+		{"HS256 keyed with the JWKS", hs256(e.st.Issuer.JWKS())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,12 +36,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvLog(t, testLog(t))
+}
+
+// newEnvLog is newEnv with the stack's log written to log.
+func newEnvLog(t *testing.T, log io.Writer) *env {
+	t.Helper()
 	validatorOnce.Do(func() { validator, validatorErr = openapi.NewValidator() })
 	if validatorErr != nil {
 		t.Fatalf("openapi validator: %v", validatorErr)
 	}
 	clk := clock.NewManual(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
-	st, err := stack.Start(context.Background(), stack.Options{Clock: clk, Log: testLog(t)})
+	st, err := stack.Start(context.Background(), stack.Options{Clock: clk, Log: log})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)
 	}

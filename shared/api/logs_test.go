@@ -1,0 +1,122 @@
+package api_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects log lines written from many goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLogsCarryNoSecrets runs the client-user flows end to end (add,
+// invite, a failed email, accept, login, wrong logins, reset, reminders,
+// logout) and checks that no log line carries a password, a token, a
+// code, an invitation link or an address.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	var logs lockedBuffer
+	base := newEnvLog(t, io.MultiWriter(&logs, testLog(t)))
+	c := base.createCompany("Secretive Co")
+	e := usersEnv{env: base, company: c}
+	const email, password, newPassword = "Confidential.Person@example.com", "first secret phrase", "second secret phrase"
+
+	uid, invite := e.inviteToken(email)
+	e.st.Mail.FailWith(http.StatusServiceUnavailable, "ServiceUnavailable")
+	e.addUser("unlucky.person@example.com")
+	e.st.Mail.FailWith(0, "")
+	want(t, e.call("GET", "/v1/invites/"+url.PathEscape(invite), "", nil), 200)
+	r := e.call("POST", "/v1/invites/"+url.PathEscape(invite)+"/accept", "", map[string]any{"password": password})
+	want(t, r, 200)
+	session := r.String("token")
+	login := func(pw string) resp {
+		return e.call("POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": email, "password": pw})
+	}
+	want(t, login("wrong "+password), 401)
+	login2 := login(password)
+	want(t, login2, 200)
+	code := e.resetCode(email)
+	want(t, e.call("POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": email, "code": wrongCode(code, 0), "newPassword": newPassword}), 400)
+	want(t, e.call("POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": email, "code": code, "newPassword": newPassword}), 204)
+	after := login(newPassword)
+	want(t, after, 200)
+	want(t, e.call("GET", "/v1/me", after.String("token"), nil), 200)
+	want(t, e.call("POST", "/v1/portal/logout", after.String("token"), nil), 204)
+	e.clock.Advance(25 * time.Hour)
+	e.runReminders()
+	want(t, e.call("GET", "/v1/users/"+uid, e.st.Token("demo", "owner", "o"), nil), 200)
+
+	out := logs.String()
+	if !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") {
+		t.Fatal("the flow's requests were not logged; the test checks nothing")
+	}
+	secrets := map[string]string{
+		"password": password, "new password": newPassword, "invitation token": invite,
+		"invitation secret": invite[strings.IndexByte(invite, '.')+1:], "session": session,
+		"second session": login2.String("token"), "reset code": `"` + code + `"`,
+		"address": strings.ToLower(email), "address as given": email, "local part": "confidential.person",
+		"other address": "unlucky.person", "invitation link": "/portal/invite/",
+	}
+	lower := strings.ToLower(out)
+	for what, s := range secrets {
+		if strings.Contains(lower, strings.ToLower(s)) {
+			t.Errorf("the log carries the %s", what)
+		}
+	}
+}
+
+// TestClientSessionIsolation: a client session opens only its own user's
+// routes, in its own portal; moved to another portal it opens nothing.
+func TestClientSessionIsolation(t *testing.T) {
+	e := newEnv(t)
+	session := func(portal, email string) (string, string) {
+		tok := e.st.Token(portal, "owner", "o")
+		c := e.call("POST", "/v1/companies", tok, map[string]any{"name": "Co " + portal}).String("id")
+		r := e.call("POST", "/v1/users", tok, map[string]any{"emails": email, "companyId": c})
+		want(t, r, 201)
+		uid := r.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+		s := e.call("POST", "/v1/invites/"+url.PathEscape(inviteTokenOf(e, email))+"/accept", "", map[string]any{"password": "long enough pw"})
+		want(t, s, 200)
+		return uid, s.String("token")
+	}
+	aID, a := session("demo", "a@tenant.example")
+	bID, b := session("tenant-b", "b@tenant.example")
+	for _, c := range []struct{ token, id string }{{a, aID}, {b, bID}} {
+		if got := e.call("GET", "/v1/me", c.token, nil).String("id"); got != c.id {
+			t.Fatalf("/v1/me = %s, want %s", got, c.id)
+		}
+	}
+	// B's secret presented as a demo session, and A's as tenant-b's.
+	moved := []string{"demo." + b[strings.IndexByte(b, '.')+1:], "tenant-b." + a[strings.IndexByte(a, '.')+1:]}
+	for _, tok := range moved {
+		for _, route := range []struct{ method, path string }{{"GET", "/v1/me"}, {"PATCH", "/v1/me"}, {"GET", "/v1/me/projects"}, {"POST", "/v1/portal/logout"}} {
+			var body any
+			if route.method == "PATCH" {
+				body = map[string]any{"title": "x"}
+			}
+			want(t, e.call(route.method, route.path, tok, body), 401)
+		}
+	}
+	// Staff tokens never open client routes, and a client session never a staff route.
+	want(t, e.call("GET", "/v1/me", e.owner, nil), 401)
+	want(t, e.call("GET", "/v1/users/"+aID, a, nil), 401)
+}
