@@ -6,7 +6,7 @@ MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test build lint clean fuzz
+.PHONY: run test build lint clean fuzz load
 
 # make fuzz: each fuzz target for FUZZTIME (seed corpora also run in make test).
 FUZZTIME ?= 20s
@@ -51,6 +51,13 @@ build-ClientFunction:
 	$(call lambda,client)
 build-RemindersFunction:
 	$(call lambda,reminders)
+
+# make load: a bounded load run against an in-process local stack (loopback
+# only): LOAD_N mixed requests from LOAD_C workers, then the consistency check.
+LOAD_N ?= 5000
+LOAD_C ?= 32
+load:
+	$(GO) run ./infra/load -n $(LOAD_N) -c $(LOAD_C)
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
