@@ -194,18 +194,18 @@ func hash(parts ...string) string {
 
 // logRequest writes the one line per request: never a body, token or email.
 func (rt *Router) logRequest(ctx context.Context, r *Request, status int, err error, d time.Duration) {
-	attrs := []any{
-		"request_id", r.ID,
-		"route", r.Event.RouteKey,
-		"status", status,
-		"latency_ms", float64(d.Microseconds()) / 1000,
-		"ddb_requests", calls.Count(ctx),
-		"portal", r.Principal.PortalID,
+	// LogAttrs with typed attributes: no boxing of every value per request.
+	level, attrs := slog.LevelInfo, [7]slog.Attr{
+		slog.String("request_id", r.ID),
+		slog.String("route", r.Event.RouteKey),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
+		slog.Int64("ddb_requests", calls.Count(ctx)),
+		slog.String("portal", r.Principal.PortalID),
 	}
-	switch {
-	case status >= 500:
-		rt.log.ErrorContext(ctx, "request", append(attrs, "error", fmt.Sprint(err))...)
-	default:
-		rt.log.InfoContext(ctx, "request", attrs...)
+	n := 6
+	if status >= 500 {
+		level, attrs[6], n = slog.LevelError, slog.String("error", fmt.Sprint(err)), 7
 	}
+	rt.log.LogAttrs(ctx, level, "request", attrs[:n]...)
 }
