@@ -20,7 +20,7 @@ func Projects(d Deps) *httpapi.Router {
 	rt.Handle("PUT /v1/projects/{projectId}/primary-company", httpapi.Write, d.setPrimaryCompany)
 	rt.Handle("DELETE /v1/projects/{projectId}/companies/{companyId}", httpapi.Write, d.removeProjectCompany)
 	rt.Handle("GET /v1/projects/{projectId}/users", httpapi.Read, d.listProjectUsers)
-	rt.Handle("POST /v1/projects/{projectId}/users", httpapi.Write, d.addProjectUsers)
+	rt.HandleLocked("POST /v1/projects/{projectId}/users", httpapi.Write, d.addProjectUsers)
 	rt.Handle("PATCH /v1/projects/{projectId}/users/{userId}", httpapi.Write, d.patchProjectUser)
 	rt.Handle("DELETE /v1/projects/{projectId}/users/{userId}", httpapi.Write, d.removeProjectUser)
 	return rt

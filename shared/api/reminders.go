@@ -39,7 +39,14 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 	portals := map[string]clientele.Portal{}
 	companies := map[string]clientele.Company{}
 	deadline, hasDeadline := ctx.Deadline()
+	seen := map[dynamo.Due]bool{}
 	for shard := 0; shard < dynamo.ReminderShards; shard++ {
+		// A reminder moves its user out of the due range, so after a page
+		// with new users the next Query starts again from the top: a
+		// cursor would point at entries that have moved (and minidyn then
+		// loses the rest of the shard). Users already seen in this run
+		// (a lagging index shows them again) are passed over by cursor, so
+		// every Query either finds someone new or moves on.
 		var start map[string]string
 		for {
 			p, err := d.Store.DueReminders(ctx, shard, reminderPage, start)
@@ -47,12 +54,17 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 				d.Log.ErrorContext(ctx, "reminders: index not read", "shard", shard, "error", err)
 				return run, err
 			}
+			fresh := 0
 			for _, due := range p.Items {
+				if seen[due] {
+					continue
+				}
 				if hasDeadline && time.Until(deadline) < reminderMargin {
 					run.Done = false
-					d.Log.InfoContext(ctx, "reminders: stopping at the deadline", "run", run)
+					d.Log.InfoContext(ctx, "reminders: stopping at the deadline", "due", run.Due, "sent", run.Sent)
 					return run, nil
 				}
+				seen[due], fresh = true, fresh+1
 				run.Due++
 				switch err := d.remind(ctx, due, portals, companies); {
 				case err == nil:
@@ -64,10 +76,17 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 					d.Log.WarnContext(ctx, "reminder not sent", "portal", due.PortalID, "user", due.UserID, "error", err)
 				}
 			}
-			if p.Next == nil {
+			switch {
+			case fresh > 0:
+				start = nil
+			case p.Next != nil:
+				start = p.Next
+			default:
+				start = nil
+			}
+			if fresh == 0 && start == nil {
 				break
 			}
-			start = p.Next
 		}
 	}
 	d.Log.InfoContext(ctx, "reminders: run finished", "due", run.Due, "sent", run.Sent, "skipped", run.Skipped, "failed", run.Failed)

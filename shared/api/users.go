@@ -17,16 +17,16 @@ import (
 // Users is the router of the users function.
 func Users(d Deps) *httpapi.Router {
 	rt := d.router()
-	rt.Handle("POST /v1/users", httpapi.Write, d.createUsers)
+	rt.HandleLocked("POST /v1/users", httpapi.Write, d.createUsers)
 	rt.Handle("GET /v1/users", httpapi.Read, d.listUsers)
 	rt.Handle("GET /v1/users/{userId}", httpapi.Read, d.getUser)
 	rt.Handle("GET /v1/users/{userId}/history", httpapi.Read, d.userHistory)
 	rt.Handle("PATCH /v1/users/{userId}", httpapi.Write, d.patchUser)
 	rt.Handle("DELETE /v1/users/{userId}", httpapi.Write, d.deleteUser)
-	rt.Handle("POST /v1/users/{userId}/deactivate", httpapi.Write, d.setUserStatus(clientele.User.Deactivate, clientele.UserDeactivated))
-	rt.Handle("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
-	rt.Handle("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
-	rt.Handle("POST /v1/users/reinvite", httpapi.Write, d.reinviteUsers)
+	rt.HandleLocked("POST /v1/users/{userId}/deactivate", httpapi.Write, d.setUserStatus(clientele.User.Deactivate, clientele.UserDeactivated))
+	rt.HandleLocked("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
+	rt.HandleLocked("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
+	rt.HandleLocked("POST /v1/users/reinvite", httpapi.Write, d.reinviteUsers)
 	return rt
 }
 

@@ -308,3 +308,53 @@ func TestListUsers(t *testing.T) {
 		t.Fatal("another portal sees users")
 	}
 }
+
+// TestIdempotentBulkAdd: POST /v1/users does its work in one transaction
+// per address, so its key is locked while it runs. The same key and body
+// from 20 goroutines add each user once and send each email once; every
+// answer is the first one replayed, or 409 "in progress" with Retry-After.
+// A failed request releases its key.
+func TestIdempotentBulkAdd(t *testing.T) {
+	e := newUsersEnv(t)
+	body := map[string]any{"emails": []string{"k1@example.com", "k2@example.com", "k3@example.com"}, "companyId": e.company}
+	out := parallel(20, func(int) resp {
+		r, err := e.try("POST", "/v1/users", e.owner, body, "Idempotency-Key", "bulk-1")
+		if err != nil {
+			t.Error(err)
+		}
+		return r
+	})
+	var first *resp
+	for i, r := range out {
+		switch r.Status {
+		case 201:
+			if first == nil {
+				first = &out[i]
+			} else if string(r.Body) != string(first.Body) {
+				t.Fatalf("two different 201 answers:\n%s\n%s", r.Body, first.Body)
+			}
+		case 409:
+			if r.Header.Get("Retry-After") == "" || r.String("type") != "/problems/in-progress" {
+				t.Fatalf("409 %s, Retry-After %q", r.Body, r.Header.Get("Retry-After"))
+			}
+		default:
+			t.Fatalf("status %d: %s", r.Status, r.Body)
+		}
+	}
+	if first == nil {
+		t.Fatal("no request did the work")
+	}
+	if n := len(e.st.Mail.Messages()); n != 3 {
+		t.Fatalf("%d emails, want 3", n)
+	}
+	again := e.call("POST", "/v1/users", e.owner, body, "Idempotency-Key", "bulk-1")
+	if again.Status != 201 || string(again.Body) != string(first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("after the run: %d %s", again.Status, again.Body)
+	}
+	// A request that fails records nothing: the same key works once fixed.
+	bad := map[string]any{"emails": "k4@example.com", "companyId": "01JBZZZZZZZZZZZZZZZZZZZZZZ"}
+	want(t, e.call("POST", "/v1/users", e.owner, bad, "Idempotency-Key", "bulk-2"), 400)
+	want(t, e.call("POST", "/v1/users", e.owner, bad, "Idempotency-Key", "bulk-2"), 400)
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "k4@example.com", "companyId": "01JBZZZZZZZZZZZZZZZZZZZZZZ", "name": "x"}, "Idempotency-Key", "bulk-2"), 400)
+	e.consistent()
+}

@@ -58,3 +58,24 @@ func (s *Store) PutIdempotency(ctx context.Context, rec idempotency.Record) erro
 	}
 	return unavailable(err, "put idempotency record")
 }
+
+// ReplaceIdempotency writes the final record over the lock of its request.
+func (s *Store) ReplaceIdempotency(ctx context.Context, rec idempotency.Record) error {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: idempotencyToItem(rec)})
+	return unavailable(err, "put idempotency record")
+}
+
+// ReleaseIdempotency deletes a request's lock (a failed request records
+// nothing, so that the key can be retried); a final record is kept.
+func (s *Store) ReleaseIdempotency(ctx context.Context, rec idempotency.Record) error {
+	cond := "#status = :zero AND fingerprint = :fp"
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(idempotencyPK(rec.PortalID, rec.KeyHash), skIdem),
+		ConditionExpression:      &cond,
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": &types.AttributeValueMemberN{Value: "0"},
+			":fp": &types.AttributeValueMemberS{Value: rec.Fingerprint}}})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return unavailable(err, "release idempotency lock")
+}

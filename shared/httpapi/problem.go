@@ -51,7 +51,7 @@ func Problem(err error) *Response {
 	body := ProblemBody(err)
 	status := body["status"].(int)
 	r := encode(status, "application/problem+json", body)
-	if e, ok := errors.AsType[*clientele.Error](err); ok && (e.Code == clientele.Gated || e.Code == clientele.Unavailable) {
+	if e, ok := errors.AsType[*clientele.Error](err); ok && (e.Code == clientele.Gated || e.Code == clientele.Unavailable || e.RetryAfter > 0) {
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		if secs < 1 {
 			secs = 1

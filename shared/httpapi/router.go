@@ -36,6 +36,7 @@ const (
 type route struct {
 	access  Access
 	handler HandlerFunc
+	lock    bool // an Idempotency-Key is locked while the handler runs
 }
 
 // Router dispatches on the API Gateway route key ("GET /v1/companies/{companyId}"),
@@ -55,6 +56,15 @@ func NewRouter(log *slog.Logger, idem idempotency.Store, c clock.Clock) *Router 
 // Handle registers h for routeKey.
 func (rt *Router) Handle(routeKey string, access Access, h HandlerFunc) {
 	rt.routes[routeKey] = route{access: access, handler: h}
+}
+
+// HandleLocked registers a POST whose work spans several transactions, so
+// that its Idempotency-Key record cannot be written with the work: the key
+// is locked while the handler runs, a concurrent request with the same key
+// is answered 409 (retry) instead of doing the work again, and the answer is
+// recorded after. A failed request releases the key.
+func (rt *Router) HandleLocked(routeKey string, access Access, h HandlerFunc) {
+	rt.routes[routeKey] = route{access: access, handler: h, lock: true}
 }
 
 // Routes returns the registered route keys, sorted.
@@ -117,6 +127,9 @@ func (rt *Router) serve(ctx context.Context, r *Request) (*Response, error) {
 		return nil, clientele.Errorf(clientele.Forbidden, "role %s may only read", p.Role)
 	}
 	if r.Event.RequestContext.HTTP.Method == http.MethodPost && r.Header("Idempotency-Key") != "" {
+		if rte.lock {
+			return rt.locked(ctx, r, rte.handler)
+		}
 		return rt.idempotent(ctx, r, rte.handler)
 	}
 	return rte.handler(ctx, r)
@@ -127,21 +140,9 @@ func (rt *Router) serve(ctx context.Context, r *Request) (*Response, error) {
 // handler runs and its 2xx answer is recorded, in the handler's own
 // transaction when it supports that (see Request.Record).
 func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*Response, error) {
-	key := r.Header("Idempotency-Key")
-	if len(key) > 255 {
-		return nil, &clientele.Error{Code: clientele.Invalid, Message: "Idempotency-Key is too long",
-			Fields: []clientele.FieldError{{Field: "Idempotency-Key", Message: "must be at most 255 characters"}}}
-	}
-	body, err := r.Body()
+	rec, now, err := rt.keyRecord(r)
 	if err != nil {
 		return nil, err
-	}
-	now := rt.clock.Now()
-	rec := idempotency.Record{
-		PortalID:    r.Principal.PortalID,
-		KeyHash:     hash(r.Principal.Subject, key),
-		Fingerprint: hash(r.Event.RequestContext.HTTP.Method, r.Event.RawPath, r.Event.RawQueryString, string(body)),
-		ExpiresAt:   now.Add(idempotency.TTL),
 	}
 	if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
 		return resp, err
@@ -167,6 +168,64 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*R
 	return resp, nil
 }
 
+// keyRecord is the record a keyed request would leave.
+func (rt *Router) keyRecord(r *Request) (idempotency.Record, time.Time, error) {
+	key := r.Header("Idempotency-Key")
+	if len(key) > 255 {
+		return idempotency.Record{}, time.Time{}, &clientele.Error{Code: clientele.Invalid, Message: "Idempotency-Key is too long",
+			Fields: []clientele.FieldError{{Field: "Idempotency-Key", Message: "must be at most 255 characters"}}}
+	}
+	body, err := r.Body()
+	if err != nil {
+		return idempotency.Record{}, time.Time{}, err
+	}
+	now := rt.clock.Now()
+	return idempotency.Record{
+		PortalID:    r.Principal.PortalID,
+		KeyHash:     hash(r.Principal.Subject, key),
+		Fingerprint: hash(r.Event.RequestContext.HTTP.Method, r.Event.RawPath, r.Event.RawQueryString, string(body)),
+		ExpiresAt:   now.Add(idempotency.TTL),
+	}, now, nil
+}
+
+// locked serves a HandleLocked POST with an Idempotency-Key.
+func (rt *Router) locked(ctx context.Context, r *Request, h HandlerFunc) (*Response, error) {
+	rec, now, err := rt.keyRecord(r)
+	if err != nil {
+		return nil, err
+	}
+	if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
+		return resp, err
+	}
+	lock := rec
+	lock.ExpiresAt = now.Add(idempotency.LockTTL)
+	if err := rt.idem.PutIdempotency(ctx, lock); errors.Is(err, idempotency.ErrRace) {
+		if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
+			return resp, err
+		}
+		return nil, errInProgress
+	} else if err != nil {
+		return nil, err
+	}
+	resp, err := h(ctx, r)
+	if err != nil || resp.StatusCode >= 300 {
+		if rerr := rt.idem.ReleaseIdempotency(context.WithoutCancel(ctx), lock); rerr != nil {
+			rt.log.WarnContext(ctx, "idempotency lock not released; it lapses", "request_id", r.ID, "error", rerr)
+		}
+		return resp, err
+	}
+	r.pending = &rec
+	if err := rt.idem.ReplaceIdempotency(context.WithoutCancel(ctx), *r.Record(resp)); err != nil {
+		// The work is done; the lock lapses and the key then does the work
+		// again only for requests that find neither record nor lock.
+		rt.log.WarnContext(ctx, "idempotency record not written", "request_id", r.ID, "error", err)
+	}
+	return resp, nil
+}
+
+var errInProgress = &clientele.Error{Code: clientele.Conflict, Kind: "in-progress", RetryAfter: time.Second,
+	Message: "a request with this Idempotency-Key is in progress; retry when it has finished to get its answer"}
+
 func (rt *Router) replay(ctx context.Context, rec idempotency.Record, now time.Time) (*Response, error) {
 	prev, err := rt.idem.GetIdempotency(ctx, rec.PortalID, rec.KeyHash)
 	if err != nil || prev == nil || !prev.ExpiresAt.After(now) {
@@ -175,6 +234,9 @@ func (rt *Router) replay(ctx context.Context, rec idempotency.Record, now time.T
 	if prev.Fingerprint != rec.Fingerprint {
 		return nil, clientele.Errorf(clientele.KeyReused,
 			"this Idempotency-Key was used with another request; use a new key for a new request")
+	}
+	if prev.InProgress() {
+		return nil, errInProgress
 	}
 	resp := &Response{StatusCode: prev.Status, Body: prev.Body, Headers: map[string]string{}}
 	for k, v := range prev.Headers {
