@@ -256,6 +256,12 @@ func (d Deps) requestReset(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	accepted := httpapi.JSON(http.StatusAccepted, map[string]string{"status": "if the address has an account, a code is on its way"})
+	// The portal is read for every address, known or not, so that a
+	// failure here says nothing about the address.
+	portal, err := d.Store.GetPortal(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
 	emailKey := clientele.EmailKey(email)
 	cred, err := d.Store.LoginState(ctx, pid, emailKey)
 	if clientele.ErrorCode(err) == clientele.Gated {
@@ -272,15 +278,13 @@ func (d Deps) requestReset(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	if d.Mailer != nil {
-		portal, err := d.Store.GetPortal(ctx, pid)
-		if err != nil {
-			return nil, err
-		}
 		msg := mail.RenderNotice(mail.Notice{PortalName: portal.Name, Subject: "Your password reset code",
 			Lines: []string{"Your code is " + code + ". It is valid for 10 minutes.", "If you did not ask to reset your password, ignore this email."}})
 		msg.To = cred.User.Email
 		if _, err := d.Mailer.Send(ctx, msg); err != nil {
-			return nil, err
+			// Still 202: a 503 only for known addresses would tell which
+			// exist. The person asks again when no code arrives.
+			d.Log.WarnContext(ctx, "reset code not sent", "request_id", r.ID, "user", cred.User.ID, "error", err)
 		}
 	}
 	return accepted, nil

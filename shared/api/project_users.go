@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
@@ -92,6 +93,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 		return httpapi.JSON(http.StatusMultiStatus, res), nil
 	}
 	e := &clientele.Error{Code: clientele.NotFound, Message: "no user could be added: " + res.Failed[0].Detail, Extra: map[string]any{"failed": res.Failed}}
+	unavailable := true
 	for _, fu := range res.Failed {
 		switch {
 		case fu.Status == 400:
@@ -99,6 +101,11 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 		case fu.Status != 404 && e.Code != clientele.Invalid:
 			e.Code = clientele.Conflict
 		}
+		unavailable = unavailable && fu.Status == 503
+	}
+	if unavailable {
+		// The database was down for every user: the whole request may be retried.
+		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
 	}
 	return nil, e
 }

@@ -89,9 +89,13 @@ func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, portal client
 		return res
 	}
 	token, hash := auth.NewPortalToken(portal.ID)
-	u, err := d.Store.Reinvite(ctx, portal.ID, id, hash, portal.InviteTTL(), actor(r), func(clientele.User) error { return nil })
+	var company clientele.Company
+	u, err := d.Store.Reinvite(ctx, portal.ID, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) (err error) {
+		company, err = d.Store.GetCompany(ctx, portal.ID, u.CompanyID)
+		return err
+	})
 	if err == nil {
-		err = d.sendReinvitation(ctx, r, portal, u, token)
+		err = d.sendReinvitation(ctx, r, portal, company, u, token)
 	}
 	if err != nil {
 		b := httpapi.ProblemBody(err)

@@ -107,7 +107,22 @@ func (d Deps) remind(ctx context.Context, due dynamo.Due, portals map[string]cli
 		portals[due.PortalID] = portal
 	}
 	token, hash := auth.NewPortalToken(portal.ID)
-	u, err := d.Store.Remind(ctx, portal.ID, due.UserID, hash, portal.InviteTTL())
+	var company clientele.Company
+	u, err := d.Store.Remind(ctx, portal.ID, due.UserID, hash, portal.InviteTTL(), func(u clientele.User) error {
+		// Read before the reminder is written: after it, only the email
+		// can fail, and that failure is undone.
+		ck := portal.ID + "/" + u.CompanyID
+		c, ok := companies[ck]
+		if !ok {
+			var err error
+			if c, err = d.Store.GetCompany(ctx, portal.ID, u.CompanyID); err != nil {
+				return err
+			}
+			companies[ck] = c
+		}
+		company = c
+		return nil
+	})
 	if err != nil {
 		switch clientele.ErrorCode(err) {
 		case clientele.Conflict, clientele.Gated, clientele.NotFound:
@@ -115,16 +130,7 @@ func (d Deps) remind(ctx context.Context, due dynamo.Due, portals map[string]cli
 		}
 		return err
 	}
-	ck := portal.ID + "/" + u.CompanyID
-	company, ok := companies[ck]
-	if !ok {
-		if company, err = d.Store.GetCompany(ctx, portal.ID, u.CompanyID); err == nil {
-			companies[ck] = company
-		}
-	}
-	if err == nil {
-		err = d.sendInvitation(ctx, d.APIBaseURL, dynamo.AddContext{Portal: portal, Company: company}, u, token)
-	}
+	err = d.sendInvitation(ctx, d.APIBaseURL, dynamo.AddContext{Portal: portal, Company: company}, u, token)
 	if err == nil {
 		return nil
 	}

@@ -144,6 +144,10 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 			if err := d.Store.SetInviteError(ctx, r.Principal.PortalID, u.ID, msg); err != nil {
 				d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
 			}
+			// Nothing went out: a re-invite may send at once.
+			if err := d.Store.ReleaseGate(ctx, r.Principal.PortalID, u.ID, now); err != nil {
+				d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
+			}
 			u.InviteError = &msg
 		}
 	}

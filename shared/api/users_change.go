@@ -171,28 +171,33 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	token, hash := auth.NewPortalToken(pid)
-	u, err := d.Store.Reinvite(ctx, pid, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
+	var company clientele.Company
+	u, err := d.Store.Reinvite(ctx, pid, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) error {
+		if err := pre.Check(u.Version); err != nil {
+			return err
+		}
+		company, err = d.Store.GetCompany(ctx, pid, u.CompanyID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := d.sendReinvitation(ctx, r, portal, u, token); err != nil {
+	if err := d.sendReinvitation(ctx, r, portal, company, u, token); err != nil {
 		return nil, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
 }
 
-// sendReinvitation mails a re-invited user their new link. If it cannot, it
-// records the failure on the user and reopens the gate, so that nothing
-// stays locked, and returns a 503 to answer.
-func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, u clientele.User, token string) error {
-	pid := portal.ID
-	company, err := d.Store.GetCompany(ctx, pid, u.CompanyID)
-	if err == nil {
-		err = d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, u, token)
-	}
+// sendReinvitation mails a re-invited user their new link. The company was
+// read before the re-invite was written, so only the email can fail here;
+// if it does, the failure is recorded on the user and the gate reopens, so
+// that nothing stays locked, and the 503 to answer is returned.
+func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, company clientele.Company, u clientele.User, token string) error {
+	err := d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, u, token)
 	if err == nil {
 		return nil
 	}
+	pid := portal.ID
 	msg := "the invitation email could not be sent; re-invite the user"
 	d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
 	if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {

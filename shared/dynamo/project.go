@@ -350,6 +350,11 @@ func (s *Store) RemoveCompany(ctx context.Context, pid, prid, cid string, actor 
 		return err
 	}
 	if !p.HasCompany(cid) {
+		// A DELETE repeated after a failure in its last step finds the
+		// company gone with the final sweep undone: finish it first.
+		if err := s.sweepProject(ctx, pid, prid, cid, actor); err != nil {
+			return err
+		}
 		return clientele.Errorf(clientele.NotFound, "the company is not on this project")
 	}
 	if err := s.sweepProject(ctx, pid, prid, cid, actor); err != nil {

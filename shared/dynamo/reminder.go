@@ -66,13 +66,15 @@ func splitUserPK(pk string) (pid, uid string, ok bool) {
 // through the same 24-hour gate as a re-invite, counted in remindersSent.
 // It refuses (Conflict) a user no longer due, so a second run, a parallel
 // run or a stale index entry sends nothing.
-func (s *Store) Remind(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration) (clientele.User, error) {
+// ready sees the user before anything is written (to read what the email
+// needs, so that no failure can come between the write and the send).
+func (s *Store) Remind(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, ready func(clientele.User) error) (clientele.User, error) {
 	return s.invite(ctx, pid, uid, tokenHash, ttl, reminderActor, true, func(u clientele.User) error {
 		due := u.RemindDue()
 		if due == nil || due.After(s.Now()) {
 			return clientele.Errorf(clientele.Conflict, "no reminder is due")
 		}
-		return nil
+		return ready(u)
 	})
 }
 

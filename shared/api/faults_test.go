@@ -1,0 +1,294 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// faultReq is one request of the fault matrix and the status it answers
+// when nothing fails.
+type faultReq struct {
+	method, path, token string
+	body                any
+	ok                  int
+}
+
+// bulkRoutes answer per item: 207 when some items failed.
+var bulkRoutes = map[string]bool{"POST /v1/users": true, "POST /v1/projects/{projectId}/users": true}
+
+// allUnavailable reports whether every failed item of a 207 failed with 503.
+func allUnavailable(r resp) bool {
+	failed, _ := r.JSON()["failed"].([]any)
+	for _, f := range failed {
+		if f.(map[string]any)["status"] != float64(503) {
+			return false
+		}
+	}
+	return len(failed) > 0
+}
+
+// faultCases prepares, for every write route, fresh preconditions and the
+// request (so each injected step starts from the same state).
+func faultCases(e usersEnv) map[string]func() faultReq {
+	var n atomic.Int64
+	uniq := func(s string) string { return fmt.Sprintf("%s %d", s, n.Add(1)) }
+	staff := func() string { return e.st.Token("demo", "owner", "owner-1") }
+	company := func() string { return e.createCompany(uniq("Fault co")) }
+	project := func(cids ...string) string {
+		return e.createProject(uniq("Fault project"), map[string]any{"billing": "staff_hours", "companyIds": cids})
+	}
+	user := func(extra ...map[string]any) string {
+		return e.addUser(strings.ReplaceAll(uniq("fault"), " ", "")+"@example.com", extra...)
+	}
+	invited := func() (uid, email, token string) {
+		email = strings.ReplaceAll(uniq("client"), " ", "") + "@example.com"
+		uid = e.addUser(email)
+		return uid, email, inviteTokenOf(e.env, email)
+	}
+	client := func() (email, session string) {
+		_, email, tok := invited()
+		r := e.call("POST", "/v1/invites/"+url.PathEscape(tok)+"/accept", "", map[string]any{"password": "long enough pw"})
+		want(e.t, r, 200)
+		return email, r.String("token")
+	}
+	template := func() string {
+		return e.call("POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("Fault template"), "subject": "s", "body": "b"}).String("id")
+	}
+	return map[string]func() faultReq{
+		"PATCH /v1/portal": func() faultReq {
+			return faultReq{"PATCH", "/v1/portal", staff(), map[string]any{"name": uniq("Portal")}, 200}
+		},
+		"POST /v1/invitation-templates": func() faultReq {
+			return faultReq{"POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("T"), "subject": "s", "body": "b"}, 201}
+		},
+		"PATCH /v1/invitation-templates/{templateId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/invitation-templates/" + template(), staff(), map[string]any{"name": uniq("Renamed")}, 200}
+		},
+		"DELETE /v1/invitation-templates/{templateId}": func() faultReq {
+			return faultReq{"DELETE", "/v1/invitation-templates/" + template(), staff(), nil, 204}
+		},
+		"POST /v1/companies": func() faultReq {
+			return faultReq{"POST", "/v1/companies", staff(), map[string]any{"name": uniq("New co"), "projectIds": []string{project()}}, 201}
+		},
+		"PATCH /v1/companies/{companyId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/companies/" + company(), staff(), map[string]any{"name": uniq("Renamed co")}, 200}
+		},
+		"DELETE /v1/companies/{companyId}": func() faultReq {
+			c := company()
+			project(c)
+			e.addUser(strings.ReplaceAll(uniq("gone"), " ", "")+"@example.com", map[string]any{"companyId": c})
+			return faultReq{"DELETE", "/v1/companies/" + c, staff(), nil, 204}
+		},
+		"POST /v1/projects": func() faultReq {
+			return faultReq{"POST", "/v1/projects", staff(), map[string]any{"name": uniq("New project"), "companyIds": []string{company()}}, 201}
+		},
+		"PATCH /v1/projects/{projectId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/projects/" + project(), staff(), map[string]any{"name": uniq("Renamed project")}, 200}
+		},
+		"DELETE /v1/projects/{projectId}": func() faultReq {
+			p := project(e.company)
+			want(e.t, e.call("POST", "/v1/projects/"+p+"/users", staff(), map[string]any{"userIds": []string{user()}}), 201)
+			return faultReq{"DELETE", "/v1/projects/" + p, staff(), nil, 204}
+		},
+		"POST /v1/projects/{projectId}/companies": func() faultReq {
+			return faultReq{"POST", "/v1/projects/" + project() + "/companies", staff(), map[string]any{"companyId": company()}, 201}
+		},
+		"DELETE /v1/projects/{projectId}/companies/{companyId}": func() faultReq {
+			c := company()
+			return faultReq{"DELETE", "/v1/projects/" + project(c) + "/companies/" + c, staff(), nil, 204}
+		},
+		"PUT /v1/projects/{projectId}/primary-company": func() faultReq {
+			c1, c2 := company(), company()
+			return faultReq{"PUT", "/v1/projects/" + project(c1, c2) + "/primary-company", staff(), map[string]any{"companyId": c2}, 200}
+		},
+		"POST /v1/projects/{projectId}/users": func() faultReq {
+			return faultReq{"POST", "/v1/projects/" + project(e.company) + "/users", staff(), map[string]any{"userIds": []string{user(), user()}}, 201}
+		},
+		"PATCH /v1/projects/{projectId}/users/{userId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/projects/" + e.hourly + "/users/" + user(map[string]any{"projectIds": []string{e.hourly}}), staff(), map[string]any{"ratePerHour": 42}, 200}
+		},
+		"DELETE /v1/projects/{projectId}/users/{userId}": func() faultReq {
+			return faultReq{"DELETE", "/v1/projects/" + e.hourly + "/users/" + user(map[string]any{"projectIds": []string{e.hourly}}), staff(), nil, 204}
+		},
+		"POST /v1/users": func() faultReq {
+			return faultReq{"POST", "/v1/users", staff(), map[string]any{"emails": strings.ReplaceAll(uniq("new"), " ", "") + "@example.com",
+				"companyId": e.company, "projectIds": []string{e.hourly}}, 201}
+		},
+		"PATCH /v1/users/{userId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/users/" + user(), staff(), map[string]any{"name": "Renamed", "title": uniq("Title")}, 200}
+		},
+		"DELETE /v1/users/{userId}": func() faultReq {
+			return faultReq{"DELETE", "/v1/users/" + user(map[string]any{"projectIds": []string{e.hourly}}), staff(), nil, 204}
+		},
+		"POST /v1/users/{userId}/deactivate": func() faultReq {
+			return faultReq{"POST", "/v1/users/" + user() + "/deactivate", staff(), nil, 200}
+		},
+		"POST /v1/users/{userId}/activate": func() faultReq {
+			u := user()
+			want(e.t, e.call("POST", "/v1/users/"+u+"/deactivate", staff(), nil), 200)
+			return faultReq{"POST", "/v1/users/" + u + "/activate", staff(), nil, 200}
+		},
+		"POST /v1/users/{userId}/reinvite": func() faultReq {
+			u := user()
+			e.clock.Advance(25 * time.Hour)
+			e.owner = staff() // the clock moved past the old token's life
+			return faultReq{"POST", "/v1/users/" + u + "/reinvite", staff(), nil, 202}
+		},
+		"POST /v1/users/reinvite": func() faultReq {
+			u := user()
+			e.clock.Advance(25 * time.Hour)
+			e.owner = staff()
+			return faultReq{"POST", "/v1/users/reinvite", staff(), map[string]any{"userIds": []string{u}}, 200}
+		},
+		"POST /v1/invites/{token}/accept": func() faultReq {
+			_, _, tok := invited()
+			return faultReq{"POST", "/v1/invites/" + url.PathEscape(tok) + "/accept", "", map[string]any{"password": "long enough pw"}, 200}
+		},
+		"POST /v1/portal/login": func() faultReq {
+			email, _ := client()
+			return faultReq{"POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": email, "password": "long enough pw"}, 200}
+		},
+		"POST /v1/portal/logout": func() faultReq {
+			_, s := client()
+			return faultReq{"POST", "/v1/portal/logout", s, nil, 204}
+		},
+		"POST /v1/portal/password-reset": func() faultReq {
+			email, _ := client()
+			return faultReq{"POST", "/v1/portal/password-reset", "", map[string]any{"portalId": "demo", "email": email}, 202}
+		},
+		"POST /v1/portal/password-reset/confirm": func() faultReq {
+			email, _ := client()
+			code := e.resetCode(email)
+			return faultReq{"POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": email, "code": code, "newPassword": "another long pw"}, 204}
+		},
+		"PATCH /v1/me": func() faultReq {
+			_, s := client()
+			return faultReq{"PATCH", "/v1/me", s, map[string]any{"title": uniq("Title")}, 200}
+		},
+	}
+}
+
+// TestFaultMatrix: for every write route, DynamoDB goes down at each step
+// of the request in turn (every call from the k-th on fails, SDK retries
+// included). The answer is the success or a 503 with Retry-After, never a
+// 500; the table's invariants hold; and once the fault clears, repeating
+// the request completes it.
+func TestFaultMatrix(t *testing.T) {
+	e := newUsersEnv(t)
+	cases := faultCases(e)
+	for _, r := range e.st.Routes {
+		if r.Method == "GET" {
+			continue
+		}
+		prepare, ok := cases[r.Key()]
+		if !ok {
+			t.Errorf("write route %s has no fault case", r.Key())
+			continue
+		}
+		t.Run(r.Key(), func(t *testing.T) {
+			req := prepare()
+			before := e.st.DynamoCalls()
+			res := e.call(req.method, req.path, req.token, req.body)
+			if res.Status != req.ok {
+				t.Fatalf("healthy: %d %s", res.Status, res.Body)
+			}
+			steps := int(e.st.DynamoCalls() - before)
+			for k := 1; k <= steps; k++ {
+				req := prepare()
+				var seen atomic.Int64
+				e.st.FailDynamo(func(string) bool { return seen.Add(1) >= int64(k) })
+				res, err := e.try(req.method, req.path, req.token, req.body)
+				e.st.FailDynamo(nil)
+				if err != nil {
+					t.Fatalf("step %d/%d: %v", k, steps, err)
+				}
+				switch {
+				case res.Status == req.ok:
+				case bulkRoutes[r.Key()] && res.Status == 207 && allUnavailable(res):
+					// Per-item answers: the items that failed say 503; the
+					// repeat adds them (and finds the others done).
+					again := e.call(req.method, req.path, req.token, req.body)
+					if again.Status != req.ok && again.Status != 207 {
+						t.Fatalf("step %d/%d: after the fault, the repeat answered %d %s", k, steps, again.Status, again.Body)
+					}
+				case res.Status == 503 && res.Header.Get("Retry-After") != "":
+					again := e.call(req.method, req.path, req.token, req.body)
+					// A DELETE whose last step failed after its work was
+					// done finds nothing left to delete on the repeat.
+					if again.Status != req.ok && !(req.method == "DELETE" && again.Status == 404) {
+						t.Fatalf("step %d/%d: after the fault, the repeat answered %d %s", k, steps, again.Status, again.Body)
+					}
+				default:
+					t.Fatalf("step %d/%d: %d %s (want %d, or 503 with Retry-After)", k, steps, res.Status, res.Body, req.ok)
+				}
+				e.consistentMidway()
+			}
+		})
+	}
+	e.consistent()
+}
+
+// TestMailFaults: with SES down, every route that sends mail still answers
+// deliberately (the change made, the failure recorded and said; or 503
+// with Retry-After), never a 500, the table holds, and once SES is back
+// the same request (or the re-invite it points to) gets the email out.
+func TestMailFaults(t *testing.T) {
+	e := newUsersEnv(t)
+	cases := faultCases(e)
+	tests := []struct {
+		route string
+		query string
+		want  int // the answer while SES is down
+	}{
+		{"POST /v1/users", "", 201},                       // created; invite.lastError says to re-invite
+		{"POST /v1/users/{userId}/reinvite", "", 503},     // nothing sent: 503, gate reopened
+		{"POST /v1/users/reinvite", "", 200},              // per user: outcome "failed"
+		{"POST /v1/portal/password-reset", "", 202},       // always 202 (no enumeration)
+		{"PATCH /v1/users/{userId}", "?notify=true", 200}, // the change stands; the notice is best effort
+		{"DELETE /v1/users/{userId}", "?notify=true", 204},
+	}
+	for _, tt := range tests {
+		t.Run(tt.route, func(t *testing.T) {
+			req := cases[tt.route]()
+			before := len(e.st.Mail.Messages())
+			e.st.Mail.FailWith(http.StatusServiceUnavailable, "ServiceUnavailable")
+			res, err := e.try(req.method, req.path+tt.query, req.token, req.body)
+			e.st.Mail.FailWith(0, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tt.want || (res.Status == 503 && res.Header.Get("Retry-After") == "") {
+				t.Fatalf("with SES down: %d %s, want %d", res.Status, res.Body, tt.want)
+			}
+			if n := len(e.st.Mail.Messages()); n != before {
+				t.Fatalf("%d emails stored while SES was down", n-before)
+			}
+			e.consistent()
+			switch tt.route {
+			case "POST /v1/users":
+				id := res.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+				if e.invite(id)["lastError"] == nil {
+					t.Fatal("the failed invitation is not recorded on the user")
+				}
+				want(t, e.call("POST", "/v1/users/"+id+"/reinvite", e.st.Token("demo", "owner", "o"), nil), 202)
+			case "POST /v1/users/reinvite":
+				if out := res.JSON()["results"].([]any)[0].(map[string]any)["outcome"]; out != "failed" {
+					t.Fatalf("outcome %v", out)
+				}
+				want(t, e.call(req.method, req.path, req.token, req.body), 200)
+			case "POST /v1/users/{userId}/reinvite", "POST /v1/portal/password-reset":
+				want(t, e.call(req.method, req.path, req.token, req.body), req.ok)
+			default:
+				return // a notice is not re-sent
+			}
+			if n := len(e.st.Mail.Messages()); n != before+1 {
+				t.Fatalf("%d emails after SES came back, want 1", n-before)
+			}
+		})
+	}
+}
