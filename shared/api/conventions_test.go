@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/clientele/clientele/infra/local/devjwt"
+	"github.com/clientele/clientele/shared/awsclient"
 )
 
 func TestProblemDetails(t *testing.T) {
@@ -392,5 +393,20 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	if e.call("GET", "/v1/projects/"+pid, e.owner, nil).String("name") != "Tenant A project" {
 		t.Fatal("project changed")
+	}
+}
+
+// TestSDKConfigOncePerProcess: requests reuse the configuration built at
+// init; none builds its own (it costs milliseconds where AWS_CA_BUNDLE is set).
+func TestSDKConfigOncePerProcess(t *testing.T) {
+	e := newEnv(t)
+	before := awsclient.Loads()
+	c := e.createCompany("Config once")
+	want(t, e.call("GET", "/v1/companies/"+c, e.owner, nil), 200)
+	want(t, e.call("PATCH", "/v1/portal", e.owner, map[string]any{"name": "Once"}), 200)
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "once@example.com", "companyId": c}), 201)
+	want(t, e.call("POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": "once@example.com", "password": "not set yet"}), 401)
+	if n := awsclient.Loads() - before; n != 0 {
+		t.Fatalf("requests built the SDK configuration %d times", n)
 	}
 }

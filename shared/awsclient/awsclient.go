@@ -6,6 +6,7 @@ package awsclient
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -16,9 +17,17 @@ import (
 	"github.com/clientele/clientele/shared/config"
 )
 
+// loads counts Load calls: building the configuration re-reads files (and
+// the CA bundle) and must happen once per process, never per request.
+var loads atomic.Int64
+
+// Loads returns how many times this process has built an SDK configuration.
+func Loads() int64 { return loads.Load() }
+
 // Load builds the SDK configuration. It makes no network call: credentials
 // resolve lazily on the first request.
 func Load(ctx context.Context, c config.Config, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	loads.Add(1)
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))
 	}

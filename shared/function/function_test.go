@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/httpapi"
 )
@@ -91,15 +92,68 @@ func TestInitNamesMissingConfig(t *testing.T) {
 	}
 }
 
-// BenchmarkInit measures a function's init work: configuration, SDK config
-// and clients, handler construction.
+// initFunctions is every function's init, as its main runs it.
+var initFunctions = map[string]func(getenv func(string) string) error{
+	"portal": func(g func(string) string) error {
+		_, err := Init(context.Background(), g, api.Portal, config.API)
+		return err
+	},
+	"companies": func(g func(string) string) error {
+		_, err := Init(context.Background(), g, api.Companies, config.Mail)
+		return err
+	},
+	"projects": func(g func(string) string) error {
+		_, err := Init(context.Background(), g, api.Projects, config.Mail)
+		return err
+	},
+	"users": func(g func(string) string) error {
+		_, err := Init(context.Background(), g, api.Users, config.Mail)
+		return err
+	},
+	"client": func(g func(string) string) error {
+		_, err := Init(context.Background(), g, api.Client, config.Mail)
+		return err
+	},
+	"reminders": func(g func(string) string) error {
+		_, err := Deps(context.Background(), func(k string) string {
+			if k == "API_BASE_URL" {
+				return "https://api.example.com"
+			}
+			return g(k)
+		}, config.Reminders)
+		return err
+	},
+}
+
+// TestInitBuildsConfigOnce: each init builds the SDK configuration exactly
+// once (the handlers reuse it; see api.TestSDKConfigOncePerProcess).
+func TestInitBuildsConfigOnce(t *testing.T) {
+	endpoint, _ := listener(t)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for name, init := range initFunctions {
+		before := awsclient.Loads()
+		if err := init(env(endpoint)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := awsclient.Loads() - before; n != 1 {
+			t.Fatalf("%s: init built the SDK configuration %d times", name, n)
+		}
+	}
+}
+
+// BenchmarkInit measures each function's init work: configuration, SDK
+// config and clients, handler construction.
 func BenchmarkInit(b *testing.B) {
 	endpoint, _ := listener(b)
 	b.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Init(context.Background(), env(endpoint), api.Companies, config.API); err != nil {
-			b.Fatal(err)
-		}
+	for _, name := range []string{"portal", "companies", "projects", "users", "client", "reminders"} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := initFunctions[name](env(endpoint)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
