@@ -13,7 +13,7 @@ FUZZTIME ?= 20s
 FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
 	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele \
-	FuzzParseTemplate:./shared/mail
+	FuzzParseTemplate:./shared/mail FuzzRequestBodies:./shared/api
 
 run:
 	$(GO) run ./infra/local run
