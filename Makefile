@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects users client reminders
+FUNCTIONS := portal companies projects users client reminders pages
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -49,6 +49,8 @@ build-UsersFunction:
 	$(call lambda,users)
 build-ClientFunction:
 	$(call lambda,client)
+build-PagesFunction:
+	$(call lambda,pages)
 build-RemindersFunction:
 	$(call lambda,reminders)
 

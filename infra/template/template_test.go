@@ -74,6 +74,12 @@ var wantRoutes = []Route{
 	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
 	{Method: "PATCH", Path: "/v1/me", Function: "ClientFunction", Public: true},
 	{Method: "GET", Path: "/v1/me/projects", Function: "ClientFunction", Public: true},
+
+	{Method: "GET", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},
+	{Method: "POST", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},
+	{Method: "GET", Path: "/portal/reset", Function: "PagesFunction", Public: true},
+	{Method: "POST", Path: "/portal/reset", Function: "PagesFunction", Public: true},
+	{Method: "GET", Path: "/portal/assets/style.css", Function: "PagesFunction", Public: true},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.
@@ -84,6 +90,7 @@ var wantActions = map[string][]string{
 	"ProjectsFunction":  {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"UsersFunction":     {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ClientFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"PagesFunction":     {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"RemindersFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
 
@@ -99,6 +106,7 @@ var wantScheduled = map[string]string{"RemindersFunction": "rate(1 hour)"}
 // (invitations, and notices of a change with ?notify=true / notify).
 var wantSESActions = map[string][]string{
 	"ClientFunction":    {"ses:SendEmail"},
+	"PagesFunction":     {"ses:SendEmail"},
 	"CompaniesFunction": {"ses:SendEmail"},
 	"ProjectsFunction":  {"ses:SendEmail"},
 	"UsersFunction":     {"ses:SendEmail"},
@@ -109,6 +117,7 @@ var wantSESActions = map[string][]string{
 // MAIL_FROM for every function that sends email.
 var wantEnv = map[string]map[string]any{
 	"ClientFunction":    {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"PagesFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
@@ -124,6 +133,7 @@ var wantTimeout = map[string]int{
 	"ProjectsFunction":  28,
 	"UsersFunction":     28, // a bulk add of 100 addresses sends 100 emails
 	"ClientFunction":    10,
+	"PagesFunction":     10,
 	"RemindersFunction": 300, // pages the reminder index; stops 30 s before
 }
 
@@ -325,7 +335,7 @@ func TestRoutes(t *testing.T) {
 				// route but the client portal's, which opt out with exactly
 				// Authorizer NONE; no route names another authorizer.
 				auth := lookup(ev, "Properties", "Auth")
-				public := id == "ClientFunction"
+				public := id == "ClientFunction" || id == "PagesFunction"
 				if want := map[string]any{"Authorizer": "NONE"}; public && !reflect.DeepEqual(auth, want) {
 					t.Errorf("Auth = %v, want %v", auth, want)
 				}

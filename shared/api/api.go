@@ -13,6 +13,7 @@ import (
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/mail"
+	"github.com/clientele/clientele/shared/pages"
 )
 
 // Deps is what the handlers need; built once per process.
@@ -23,6 +24,7 @@ type Deps struct {
 	Log        *slog.Logger
 	Mailer     *mail.Mailer // nil in functions that send no mail
 	APIBaseURL string       // optional; else the host the caller used
+	CSRF       *pages.CSRF  // the pages' form tokens
 }
 
 // baseURL is the API's public base URL.

@@ -37,14 +37,25 @@ func Client(d Deps) *httpapi.Router {
 	return rt
 }
 
-// inviteToken reads the link token of the path: its portal and hash.
-func inviteToken(r *httpapi.Request) (pid, hash string, err error) {
-	token := r.Param("token")
+// inviteToken reads a link token: its portal and hash.
+func inviteToken(token string) (pid, hash string, err error) {
 	pid, ok := auth.PortalOf(token)
 	if !ok {
 		return "", "", clientele.Errorf(clientele.NotFound, "this invitation link is unknown or was already used; ask your contact to re-invite you")
 	}
 	return pid, auth.HashToken(token), nil
+}
+
+// openInvitation follows an invitation link: what it invites to, or
+// NotFound (unknown, used or replaced), Gone (expired) or Conflict (the
+// user was deactivated). GET /v1/invites/{token} and the invitation page
+// both call it.
+func (d Deps) openInvitation(ctx context.Context, token string) (dynamo.Invite, error) {
+	pid, hash, err := inviteToken(token)
+	if err != nil {
+		return dynamo.Invite{}, err
+	}
+	return d.Store.OpenInvite(ctx, pid, hash)
 }
 
 // InviteView is what an invitation link shows before it is accepted.
@@ -56,11 +67,7 @@ type InviteView struct {
 }
 
 func (d Deps) getInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	pid, hash, err := inviteToken(r)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := d.Store.OpenInvite(ctx, pid, hash)
+	inv, err := d.openInvitation(ctx, r.Param("token"))
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +82,52 @@ type SessionView struct {
 	User      clientele.User `json:"user"`
 }
 
-func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	pid, hash, err := inviteToken(r)
+// accepted is an accepted invitation.
+type accepted struct {
+	Invite  dynamo.Invite  // what the link invited to (also set when the password is refused)
+	User    clientele.User // the user, now active
+	Token   string         // the new session's token ("" without a session)
+	Session dynamo.Session
+}
+
+// acceptInvitation accepts an invitation link with a password (the policy
+// of auth.CheckPassword: a refusal is an Invalid error on field
+// "password"), and when withSession starts a client session in the same
+// transaction. The JSON endpoint and the invitation page both call it; the
+// page starts no session, having nowhere to keep it.
+func (d Deps) acceptInvitation(ctx context.Context, token, password string, name *string, withSession bool) (accepted, error) {
+	var out accepted
+	pid, hash, err := inviteToken(token)
 	if err != nil {
+		return out, err
+	}
+	if out.Invite, err = d.Store.OpenInvite(ctx, pid, hash); err != nil {
+		return out, err
+	}
+	if why := auth.CheckPassword(password, out.Invite.User.Email); why != "" {
+		return out, clientele.Fields{{Field: "password", Message: why}}.Err()
+	}
+	pwHash, err := auth.HashPassword(password)
+	if err != nil {
+		return out, err
+	}
+	sessionHash := ""
+	if withSession {
+		out.Token, sessionHash = auth.NewPortalToken(pid)
+	}
+	now := d.Store.Now()
+	out.User, out.Session, err = d.Store.AcceptInvite(ctx, pid, out.Invite.User.ID, hash, func(cur clientele.User) (clientele.User, error) {
+		return cur.Accept(now, name)
+	}, pwHash, sessionHash, SessionTTL)
+	if err != nil {
+		return out, err
+	}
+	out.User = out.User.WithInvite(now)
+	return out, nil
+}
+
+func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if _, _, err := inviteToken(r.Param("token")); err != nil {
 		return nil, err
 	}
 	var in struct {
@@ -87,26 +137,11 @@ func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	inv, err := d.Store.OpenInvite(ctx, pid, hash)
+	a, err := d.acceptInvitation(ctx, r.Param("token"), in.Password, in.Name, true)
 	if err != nil {
 		return nil, err
 	}
-	if why := auth.CheckPassword(in.Password, inv.User.Email); why != "" {
-		return nil, clientele.Fields{{Field: "password", Message: why}}.Err()
-	}
-	pwHash, err := auth.HashPassword(in.Password)
-	if err != nil {
-		return nil, err
-	}
-	token, sessionHash := auth.NewPortalToken(pid)
-	now := d.Store.Now()
-	u, sess, err := d.Store.AcceptInvite(ctx, pid, inv.User.ID, hash, func(cur clientele.User) (clientele.User, error) {
-		return cur.Accept(now, in.Name)
-	}, pwHash, sessionHash, SessionTTL)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.JSON(200, SessionView{Token: token, ExpiresAt: sess.ExpiresAt, User: u.WithInvite(now)}), nil
+	return httpapi.JSON(200, SessionView{Token: a.Token, ExpiresAt: a.Session.ExpiresAt, User: a.User}), nil
 }
 
 // session authenticates a client by its bearer session token.
@@ -251,43 +286,59 @@ func (d Deps) requestReset(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	pid, email, err := in.check(false)
-	if err != nil {
+	if err := d.requestResetCode(ctx, in); err != nil {
 		return nil, err
 	}
-	accepted := httpapi.JSON(http.StatusAccepted, map[string]string{"status": "if the address has an account, a code is on its way"})
+	return httpapi.JSON(http.StatusAccepted, map[string]string{"status": "if the address has an account, a code is on its way"}), nil
+}
+
+// requestResetCode checks a reset request and mails a code when the
+// address belongs to a user with a password who is not deactivated or
+// locked out. Only a bad request or a failure before the address is
+// looked at is an error: an address without a code looks the same as one
+// with, and a failed email is logged, not answered. The JSON endpoint and
+// the reset page both call it.
+func (d Deps) requestResetCode(ctx context.Context, in resetInput) error {
+	pid, email, err := in.check(false)
+	if err != nil {
+		return err
+	}
 	// The portal is read for every address, known or not, so that a
 	// failure here says nothing about the address.
 	portal, err := d.Store.GetPortal(ctx, pid)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	emailKey := clientele.EmailKey(email)
 	cred, err := d.Store.LoginState(ctx, pid, emailKey)
 	if clientele.ErrorCode(err) == clientele.Gated {
-		return accepted, nil // locked: no code either, and no difference to see
+		return nil // locked: no code either, and no difference to see
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if cred == nil || cred.PasswordHash == "" || cred.User.Status == clientele.Deactivated {
-		return accepted, nil
+		return nil
 	}
 	code := auth.NewCode()
 	if err := d.Store.SaveResetCode(ctx, pid, emailKey, cred.User.ID, auth.HashCode(pid, emailKey, code)); err != nil {
-		return nil, err
+		return err
 	}
 	if d.Mailer != nil {
 		msg := mail.RenderNotice(mail.Notice{PortalName: portal.Name, Subject: "Your password reset code",
 			Lines: []string{"Your code is " + code + ". It is valid for 10 minutes.", "If you did not ask to reset your password, ignore this email."}})
 		msg.To = cred.User.Email
 		if _, err := d.Mailer.Send(ctx, msg); err != nil {
-			// Still 202: a 503 only for known addresses would tell which
-			// exist. The person asks again when no code arrives.
-			d.Log.WarnContext(ctx, "reset code not sent", "request_id", r.ID, "user", cred.User.ID, "error", err)
+			// Still no error: a failure only for known addresses would
+			// tell which exist. The person asks again when no code arrives.
+			reqID := ""
+			if r, ok := httpapi.FromContext(ctx); ok {
+				reqID = r.ID
+			}
+			d.Log.WarnContext(ctx, "reset code not sent", "request_id", reqID, "user", cred.User.ID, "error", err)
 		}
 	}
-	return accepted, nil
+	return nil
 }
 
 // confirmReset sets a new password with the emailed code; every session of
@@ -297,19 +348,27 @@ func (d Deps) confirmReset(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	pid, email, err := in.check(true)
-	if err != nil {
-		return nil, err
-	}
-	hash, err := auth.HashPassword(in.NewPassword)
-	if err != nil {
-		return nil, err
-	}
-	emailKey := clientele.EmailKey(email)
-	if err := d.Store.ResetPassword(ctx, pid, emailKey, auth.HashCode(pid, emailKey, in.Code), hash); err != nil {
+	if err := d.confirmResetCode(ctx, in); err != nil {
 		return nil, err
 	}
 	return httpapi.NoContent(), nil
+}
+
+// confirmResetCode checks the code of a reset and sets the new password:
+// a wrong, expired, burned or unknown code is the same Invalid error on
+// field "code" whoever the address. The JSON endpoint and the reset page
+// both call it.
+func (d Deps) confirmResetCode(ctx context.Context, in resetInput) error {
+	pid, email, err := in.check(true)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(in.NewPassword)
+	if err != nil {
+		return err
+	}
+	emailKey := clientele.EmailKey(email)
+	return d.Store.ResetPassword(ctx, pid, emailKey, auth.HashCode(pid, emailKey, in.Code), hash)
 }
 
 func (d Deps) patchMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

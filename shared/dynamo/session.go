@@ -81,7 +81,8 @@ type Session struct {
 // AcceptInvite makes an invited user active: in one transaction the link is
 // used up (deleted under the condition that it exists, so a second accept
 // fails), the user becomes active with the accepted time, the password
-// hash is stored, and a session begins.
+// hash is stored, and a session begins (none when sessionHash is "": the
+// invitation page has nowhere to keep one; its user signs in afterwards).
 func (s *Store) AcceptInvite(ctx context.Context, pid, uid, tokenHash string, change func(clientele.User) (clientele.User, error), passwordHash, sessionHash string, sessionTTL time.Duration) (clientele.User, Session, error) {
 	var sess Session
 	u, err := s.updateUser(ctx, pid, uid, clientele.Actor{Type: "client", ID: uid}, func(cur clientele.User) (UserChange, error) {
@@ -103,12 +104,16 @@ func (s *Store) AcceptInvite(ctx context.Context, pid, uid, tokenHash string, ch
 		session := key(sessionPK(pid, sessionHash), skSession)
 		session["type"], session["userId"], session["expiresAt"] = str("session"), str(next.ID), num(int(sess.ExpiresAt.Unix()))
 		session["epoch"], cred["epoch"] = num(0), num(0)
-		return []txItem{
+		items := []txItem{
 			s.del(key(invitePK(pid, tokenHash), skInvite), "attribute_exists(PK)", nil,
 				failWith(clientele.Errorf(clientele.NotFound, "this invitation link was already used"))),
 			s.put(cred, "", nil, nil),
-			s.put(session, "", nil, nil),
 		}
+		if sessionHash == "" {
+			sess = Session{}
+			return items
+		}
+		return append(items, s.put(session, "", nil, nil))
 	})
 	return u, sess, err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
 	"github.com/clientele/clientele/shared/mail"
+	"github.com/clientele/clientele/shared/pages"
 )
 
 // Build builds an API function's dependencies from its configuration.
@@ -40,6 +41,7 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 		Clock:      c,
 		Log:        log,
 		APIBaseURL: cfg.APIBaseURL,
+		CSRF:       pages.NewCSRF(cfg.CursorSecret, c.Now),
 	}, nil
 }
 

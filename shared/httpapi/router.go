@@ -46,12 +46,18 @@ type Router struct {
 	log    *slog.Logger
 	idem   idempotency.Store
 	clock  clock.Clock
+	errors func(error) *Response // renders a failed request; Problem unless set
 }
 
 // NewRouter returns an empty router.
 func NewRouter(log *slog.Logger, idem idempotency.Store, c clock.Clock) *Router {
-	return &Router{routes: map[string]route{}, log: log, idem: idem, clock: c}
+	return &Router{routes: map[string]route{}, log: log, idem: idem, clock: c, errors: Problem}
 }
+
+// RenderErrors makes the router answer failures with render instead of
+// problem+json: the HTML pages answer their errors as pages. render must
+// treat an unknown error as internal (no cause shown), as Problem does.
+func (rt *Router) RenderErrors(render func(error) *Response) { rt.errors = render }
 
 // Handle registers h for routeKey.
 func (rt *Router) Handle(routeKey string, access Access, h HandlerFunc) {
@@ -91,7 +97,10 @@ func (rt *Router) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
-			resp = *Problem(err)
+			resp = *rt.errors(err)
+		}
+		if resp.Headers == nil {
+			resp.Headers = map[string]string{}
 		}
 		resp.Headers["X-Request-Id"] = r.ID
 		resp.Headers["Cache-Control"] = "no-store"
@@ -99,7 +108,7 @@ func (rt *Router) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	}()
 	out, err := rt.serve(ctx, r)
 	if err != nil {
-		out = Problem(err)
+		out = rt.errors(err)
 	}
 	return *out, nil
 }

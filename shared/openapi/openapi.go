@@ -29,6 +29,13 @@ func init() {
 	if openapi3filter.RegisteredBodyDecoder("application/problem+json") == nil {
 		openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
 	}
+	// The portal pages and their stylesheet (kin-openapi has no decoder for
+	// either): checked as strings.
+	for _, ct := range []string{"text/html", "text/css"} {
+		if openapi3filter.RegisteredBodyDecoder(ct) == nil {
+			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+		}
+	}
 }
 
 // Load parses Spec and validates it as an OpenAPI document (including its

@@ -73,6 +73,9 @@ func TestRoutes(t *testing.T) {
 		"DELETE /v1/projects/{projectId}/companies/{companyId}",
 		"DELETE /v1/projects/{projectId}/users/{userId}",
 		"DELETE /v1/users/{userId}",
+		"GET /portal/assets/style.css",
+		"GET /portal/invite/{token}",
+		"GET /portal/reset",
 		"GET /v1/companies",
 		"GET /v1/companies/{companyId}",
 		"GET /v1/companies/{companyId}/group",
@@ -97,6 +100,8 @@ func TestRoutes(t *testing.T) {
 		"PATCH /v1/projects/{projectId}",
 		"PATCH /v1/projects/{projectId}/users/{userId}",
 		"PATCH /v1/users/{userId}",
+		"POST /portal/invite/{token}",
+		"POST /portal/reset",
 		"POST /v1/companies",
 		"POST /v1/invitation-templates",
 		"POST /v1/invites/{token}/accept",
@@ -127,7 +132,17 @@ var bulkCreates = map[string]string{"createUsers": "created", "addProjectUsers":
 
 // publicOps are the operations that need no credentials (security: []): the
 // invitation link's token is their credential.
-var publicOps = []string{"getInvite", "acceptInvite", "login", "requestPasswordReset", "confirmPasswordReset"}
+var publicOps = []string{"getInvite", "acceptInvite", "login", "requestPasswordReset", "confirmPasswordReset",
+	"invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "pagesStylesheet"}
+
+// pageOps are the portal's HTML pages: every answer is text/html (errors
+// too, never problem+json) with the pages' security headers, forms post
+// application/x-www-form-urlencoded, and a browser's form post carries no
+// Idempotency-Key.
+var pageOps = []string{"invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "pagesStylesheet"}
+
+// pageHeaders are the headers every page answer must declare as required.
+var pageHeaders = []string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options"}
 
 // signIn are public operations that answer wrong credentials with 401.
 var signIn = []string{"login"}
@@ -200,15 +215,20 @@ func TestConventions(t *testing.T) {
 			for _, p := range append(slices.Clone(item.Parameters), op.Parameters...) {
 				params[p.Value.In+":"+p.Value.Name] = true
 			}
-			if method == http.MethodPost && !params["header:Idempotency-Key"] {
+			page := slices.Contains(pageOps, op.OperationID)
+			if method == http.MethodPost && !params["header:Idempotency-Key"] && !page {
 				t.Errorf("%s: no Idempotency-Key parameter", name)
 			}
 			if (method == http.MethodPatch || method == http.MethodPut || method == http.MethodDelete) && !params["header:If-Match"] {
 				t.Errorf("%s: no If-Match parameter", name)
 			}
 			if rb := op.RequestBody; rb != nil {
-				if len(rb.Value.Content) != 1 || rb.Value.Content.Get("application/json") == nil {
-					t.Errorf("%s: request body is not application/json only", name)
+				bodyType := "application/json"
+				if page {
+					bodyType = "application/x-www-form-urlencoded"
+				}
+				if len(rb.Value.Content) != 1 || rb.Value.Content.Get(bodyType) == nil {
+					t.Errorf("%s: request body is not %s only", name, bodyType)
 				}
 				for ct, mt := range rb.Value.Content {
 					s := mt.Schema.Value
@@ -246,7 +266,18 @@ func TestConventions(t *testing.T) {
 						}
 					}
 				}
-				if code[0] >= '4' {
+				if page {
+					if code != "200" || op.OperationID != "pagesStylesheet" {
+						if len(r.Content) != 1 || r.Content.Get("text/html") == nil {
+							t.Errorf("%s %s: not text/html only", name, code)
+						}
+						for _, h := range pageHeaders {
+							if r.Headers[h] == nil || !r.Headers[h].Value.Required {
+								t.Errorf("%s %s: no required %s", name, code, h)
+							}
+						}
+					}
+				} else if code[0] >= '4' {
 					if r.Content.Get("application/problem+json") == nil {
 						t.Errorf("%s %s: not application/problem+json", name, code)
 					}
@@ -265,7 +296,11 @@ func TestConventions(t *testing.T) {
 				}
 			}
 			if who == "public" && !slices.Contains(signIn, op.OperationID) {
-				for _, code := range []int{401, 403} {
+				refused := []int{401, 403}
+				if page && method == http.MethodPost {
+					refused = []int{401} // a form post without a valid CSRF token is 403
+				}
+				for _, code := range refused {
 					if op.Responses.Status(code) != nil {
 						t.Errorf("%s: public, yet documents %d", name, code)
 					}

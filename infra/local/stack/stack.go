@@ -65,6 +65,7 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"ProjectsFunction":  api.Projects,
 	"UsersFunction":     api.Users,
 	"ClientFunction":    api.Client,
+	"PagesFunction":     api.Pages,
 }
 
 // Scheduled are the functions of template.yaml that no route reaches; the
