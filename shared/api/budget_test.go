@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,34 @@ func TestRequestBudget(t *testing.T) {
 		}},
 		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + TransactWriteItems(Delete history page) + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count)", 6, func(e *env) resp {
 			return e.call("DELETE", "/v1/users/"+u2, e.owner, nil)
+		}},
+	)
+
+	// The portal pages: the JSON endpoints' services behind HTML forms.
+	pageUser := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "page@example.com", "companyId": c1})
+	want(t, pageUser, 201)
+	v := e.visitor()
+	var invitePage, resetPage resp
+	rows = append(rows,
+		budget{"GET /portal/invite/{token}", "as GET /v1/invites/{token}", 3, func(e *env) resp {
+			invitePage = v.get("/portal/invite/" + inviteTokenOf(e, "page@example.com"))
+			return invitePage
+		}},
+		budget{"POST /portal/invite/{token}", "as POST /v1/invites/{token}/accept, without the session item", 5, func(e *env) resp {
+			return v.post("/portal/invite/"+inviteTokenOf(e, "page@example.com"), url.Values{"csrf": {csrf(t, invitePage)}, "password": {"budget password"}})
+		}},
+		budget{"GET /portal/reset", "none", 0, func(e *env) resp {
+			resetPage = v.get("/portal/reset?portal=demo")
+			return resetPage
+		}},
+		budget{"POST /portal/reset (step=request)", "as POST /v1/portal/password-reset", 4, func(e *env) resp {
+			return v.post("/portal/reset", url.Values{"csrf": {csrf(t, resetPage)}, "step": {"request"}, "portalId": {"demo"}, "email": {"page@example.com"}})
+		}},
+		budget{"POST /portal/reset (step=confirm, wrong code)", "as POST /v1/portal/password-reset/confirm", 2, func(e *env) resp {
+			r := v.post("/portal/reset", url.Values{"csrf": {csrf(t, resetPage)}, "step": {"confirm"}, "portalId": {"demo"},
+				"email": {"page@example.com"}, "code": {"000000"}, "newPassword": {"budget password 2"}})
+			r.Status = 200 // a wrong code is the 400 measured here
+			return r
 		}},
 	)
 
