@@ -149,6 +149,21 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 			_, _, tok := invited()
 			return faultReq{"POST", "/v1/invites/" + url.PathEscape(tok) + "/accept", "", map[string]any{"password": "long enough pw"}, 200}
 		},
+		"POST /portal/invite/{token}": func() faultReq {
+			_, _, tok := invited()
+			path := "/portal/invite/" + url.PathEscape(tok)
+			f := e.formOf(path)
+			f.values.Set("password", "long enough pw")
+			return faultReq{"POST", path, "", f, 200}
+		},
+		"POST /portal/reset": func() faultReq {
+			email, _ := client()
+			f := e.formOf("/portal/reset?portal=demo")
+			f.values.Set("step", "request")
+			f.values.Set("portalId", "demo")
+			f.values.Set("email", email)
+			return faultReq{"POST", "/portal/reset", "", f, 200}
+		},
 		"POST /v1/portal/login": func() faultReq {
 			email, _ := client()
 			return faultReq{"POST", "/v1/portal/login", "", map[string]any{"portalId": "demo", "email": email, "password": "long enough pw"}, 200}

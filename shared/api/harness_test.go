@@ -91,8 +91,11 @@ func (e *env) call(method, path, token string, body any, headers ...string) resp
 func (e *env) try(method, path, token string, body any, headers ...string) (resp, error) {
 	var rd io.Reader
 	contentType := ""
+	cookie := ""
 	switch b := body.(type) {
 	case nil:
+	case pageForm:
+		rd, contentType, cookie = strings.NewReader(b.values.Encode()), "application/x-www-form-urlencoded", b.cookie
 	case string:
 		rd, contentType = strings.NewReader(b), "application/json"
 	case []byte:
@@ -110,6 +113,9 @@ func (e *env) try(method, path, token string, body any, headers ...string) (resp
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

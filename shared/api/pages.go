@@ -125,6 +125,9 @@ func linkPage(err error) (*httpapi.Response, error) {
 }
 
 func (d Deps) invitePost(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if _, _, err := inviteToken(r.Param("token")); err != nil {
+		return linkPage(err) // as the JSON endpoint: a malformed link is 404 before the body
+	}
 	form, err := d.postedForm(r, "password")
 	if err != nil {
 		return nil, err

@@ -59,6 +59,23 @@ func (v *visitor) post(path string, form url.Values, headers ...string) resp {
 	return v.do("POST", path, "application/x-www-form-urlencoded", form.Encode(), headers...)
 }
 
+// pageForm is a form post as e.call sends it: the fields and the cookie of
+// the browser the form was served to.
+type pageForm struct {
+	values url.Values
+	cookie string
+}
+
+// formOf loads the page at path in a new browser and returns its form's
+// token and nonce cookie, for the caller to add the fields.
+func (e *env) formOf(path string) pageForm {
+	e.t.Helper()
+	r := e.visitor().get(path)
+	want(e.t, r, 200)
+	cookie, _, _ := strings.Cut(r.Header.Get("Set-Cookie"), ";")
+	return pageForm{values: url.Values{"csrf": {csrf(e.t, r)}}, cookie: cookie}
+}
+
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf is the token of the form on page r.
@@ -348,4 +365,3 @@ func TestPageErrors(t *testing.T) {
 		t.Fatalf("stylesheet: %s, %d bytes", ct, len(r.Body))
 	}
 }
-
