@@ -197,15 +197,15 @@ var dummyHash = sync.OnceValue(func() string {
 // login signs a client user in. A wrong password, an unknown address, a
 // user who never set a password and a deactivated user all get the same
 // 401; five failures in 15 minutes lock the address (429) whatever follows.
-func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	var in struct {
-		PortalID string `json:"portalId"`
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
+// loginInput is the body of POST /v1/portal/login.
+type loginInput struct {
+	PortalID string `json:"portalId"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// check validates the body and returns the normalized address.
+func (in loginInput) check() (string, error) {
 	var f clientele.Fields
 	if !clientele.ValidPortalID(in.PortalID) {
 		f.Add("portalId", "is required and must be a portal id")
@@ -217,7 +217,16 @@ func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response,
 	if in.Password == "" || len(in.Password) > 4*auth.MaxPassword {
 		f.Add("password", "is required")
 	}
-	if err := f.Err(); err != nil {
+	return email, f.Err()
+}
+
+func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in loginInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	email, err := in.check()
+	if err != nil {
 		return nil, err
 	}
 	pid, emailKey := in.PortalID, clientele.EmailKey(email)

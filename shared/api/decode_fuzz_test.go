@@ -19,6 +19,7 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"emails":"a@b.co, c@d.co","companyId":"01JD0Q9A2B4C6D8E0F2G4H6J8K","projectIds":[],"ratePerHour":1e309}`,
 		`{"dateFormat":"DD/MM/YYYY","dateSeparator":".","timeFormat":"24h","name":"\u0000"}`,
 		`{"name":"T","subject":"{{.PortalName}}","body":"{{ .InviteURL }}{{"}`,
+		`{"portalId":"demo","email":"A@B.co","password":"pw"}`,
 		`[]`, `{"a":1}{"b":2}`, `{"name":"x","name":"y"}`, ``, `null`, `"str"`,
 	}
 	for i, s := range seeds {
@@ -73,6 +74,10 @@ func FuzzRequestBodies(f *testing.F) {
 				checkTemplate(&fs, &t)
 				return fs.Err()
 			})
+		},
+		func(b []byte) error {
+			var in loginInput
+			return orValidate(httpapi.DecodeJSON(b, &in), func() error { _, err := in.check(); return err })
 		},
 		func(b []byte) error {
 			var in resetInput
