@@ -65,8 +65,23 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	e.runReminders()
 	want(t, e.call("GET", "/v1/users/"+uid, e.st.Token("demo", "owner", "o"), nil), 200)
 
+	// The same through the portal pages: accept an invitation, reset.
+	const pageEmail, pagePassword, pageNew = "page.person@example.com", "third secret phrase", "fourth secret phrase"
+	e.owner = e.st.Token("demo", "owner", "o") // the clock moved past the first token
+	_, pageInvite := e.inviteToken(pageEmail)
+	v := e.visitor()
+	pg := v.get("/portal/invite/" + pageInvite)
+	wantPage(t, pg, 200)
+	wantPage(t, v.post("/portal/invite/"+pageInvite, url.Values{"csrf": {csrf(t, pg)}, "password": {pagePassword}}), 200)
+	pg = v.get("/portal/reset?portal=demo")
+	sent := v.post("/portal/reset", url.Values{"csrf": {csrf(t, pg)}, "step": {"request"}, "portalId": {"demo"}, "email": {pageEmail}})
+	wantPage(t, sent, 200)
+	pageCode := codePattern.FindString(e.st.Mail.Messages()[0].Text)
+	wantPage(t, v.post("/portal/reset", url.Values{"csrf": {csrf(t, sent)}, "step": {"confirm"}, "portalId": {"demo"},
+		"email": {pageEmail}, "code": {pageCode}, "newPassword": {pageNew}}), 200)
+
 	out := logs.String()
-	if !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") {
+	if !strings.Contains(out, `"route":"POST /portal/reset"`) || !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") {
 		t.Fatal("the flow's requests were not logged; the test checks nothing")
 	}
 	secrets := map[string]string{
@@ -74,7 +89,9 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		"invitation secret": invite[strings.IndexByte(invite, '.')+1:], "session": session,
 		"second session": login2.String("token"), "reset code": `"` + code + `"`,
 		"address": strings.ToLower(email), "address as given": email, "local part": "confidential.person",
-		"other address": "unlucky.person", "invitation link": "/portal/invite/",
+		"other address": "unlucky.person", "invitation link": "/portal/invite/demo.",
+		"page password": pagePassword, "page new password": pageNew, "page invitation": pageInvite,
+		"page reset code": `"` + pageCode + `"`, "page address": "page.person",
 	}
 	lower := strings.ToLower(out)
 	for what, s := range secrets {
