@@ -26,7 +26,7 @@ import (
 // router and, beside it, the common alternative: net/http handlers behind
 // github.com/awslabs/aws-lambda-go-api-proxy. Both do the same work: strict
 // JSON decoding, the same domain validation, the role check, the same JSON
-// answers and ETag. Run:
+// answers and ETag, and the same request log line. Run:
 //
 //	go test -run '^$' -bench OverheadRatio -benchtime 1x ./shared/httpapi
 
@@ -184,7 +184,33 @@ func proxied() *httpadapter.HandlerAdapterV2 {
 		}
 		writeJSON(w, http.StatusOK, u.Version, u)
 	})
-	return httpadapter.NewV2(mux)
+	// The same one log line per request as this router writes, as an
+	// access-log middleware would (a production API logs every request).
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		mux.ServeHTTP(sw, r)
+		ctx, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
+		portal := ""
+		if ctx.Authorizer != nil && ctx.Authorizer.JWT != nil {
+			portal = ctx.Authorizer.JWT.Claims["portal_id"]
+		}
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", ctx.RequestID), slog.String("route", ctx.RouteKey),
+			slog.Int("status", sw.status), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("ddb_requests", 0), slog.String("portal", portal))
+	})
+	return httpadapter.NewV2(logged)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // TestOverheadHandlersAgree: the two sides of the benchmark answer the same
