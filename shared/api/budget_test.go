@@ -114,7 +114,8 @@ func TestRequestBudget(t *testing.T) {
 		}},
 	}
 	// Users of c1, which is on p1.
-	var u1, u2, u3, session string
+	var u1, u2, u3, session, prof string
+	unusedProfile := e.call("POST", "/v1/profiles", e.owner, map[string]any{"name": "Budget unused", "permissions": map[string]any{}}).String("id")
 	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
@@ -133,6 +134,22 @@ func TestRequestBudget(t *testing.T) {
 			return e.call("GET", "/v1/users?q=budget", e.owner, nil)
 		}},
 		budget{"GET /v1/users?status=", "Query(GSI2: users of one status by address)", 1, func(e *env) resp { return e.call("GET", "/v1/users?status=invited", e.owner, nil) }},
+		budget{"GET /v1/profiles", "Query(GSI1, one page; the built-in profile costs nothing)", 1, func(e *env) resp { return e.call("GET", "/v1/profiles", e.owner, nil) }},
+		budget{"POST /v1/profiles", "TransactWriteItems(Put profile, Put name guard)", 1, func(e *env) resp {
+			r := e.call("POST", "/v1/profiles", e.owner, map[string]any{"name": "Budget profile", "permissions": map[string]any{"tasks": []string{"view"}}})
+			prof = r.String("id")
+			return r
+		}},
+		budget{"GET /v1/profiles/{profileId}", "GetItem (the built-in one: none)", 1, func(e *env) resp { return e.call("GET", "/v1/profiles/"+prof, e.owner, nil) }},
+		budget{"PATCH /v1/profiles/{profileId}", "GetItem + TransactWriteItems(Update profile; a rename: + guards). Users without a customization see the new set at once: nothing is copied to them", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/profiles/"+prof, e.owner, map[string]any{"permissions": map[string]any{"tasks": []string{"view", "comment"}}})
+		}},
+		budget{"DELETE /v1/profiles/{profileId}", "GetItem + TransactWriteItems(Delete profile if userCount = 0, Delete guard)", 2, func(e *env) resp {
+			return e.call("DELETE", "/v1/profiles/"+unusedProfile, e.owner, nil)
+		}},
+		budget{"PATCH /v1/users/{userId} (profileId)", "GetItem + TransactWriteItems(Put user, copies, history, Update both profiles' userCount)", 2, func(e *env) resp {
+			return e.call("PATCH", "/v1/users/"+u1, e.owner, map[string]any{"profileId": prof})
+		}},
 		budget{"GET /v1/users/{userId}", "GetItem", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1, e.owner, nil) }},
 		budget{"GET /v1/users/{userId}/history", "Query(PK, from the user item down)", 1, func(e *env) resp { return e.call("GET", "/v1/users/"+u1+"/history", e.owner, nil) }},
 		budget{"GET /v1/companies/{companyId}/users", "GetItem(company) + Query(GSI1 or GSI2: the company's user copies)", 2, func(e *env) resp {
@@ -151,8 +168,20 @@ func TestRequestBudget(t *testing.T) {
 		budget{"POST /v1/users/{userId}/deactivate (and /activate)", "GetItem + TransactWriteItems(Put user, Put copies, Update portal seats, Put history)", 2, func(e *env) resp {
 			return e.call("POST", "/v1/users/"+u1+"/deactivate", e.owner, nil)
 		}},
-		budget{"POST /v1/projects/{projectId}/users (n users)", "GetItem(project) + per user GetItem + TransactWriteItems", 3, func(e *env) resp {
-			return e.call("POST", "/v1/projects/"+p1+"/users", e.owner, map[string]any{"userIds": []string{u2}})
+		budget{"POST /v1/projects/{projectId}/users (n users)", "GetItem(project) + per user GetItem + TransactWriteItems", 5, func(e *env) resp {
+			return e.call("POST", "/v1/projects/"+p1+"/users", e.owner, map[string]any{"userIds": []string{u2, u3}})
+		}},
+		budget{"GET /v1/projects/{projectId}/users/{userId}/permissions", "GetItem(user; it holds its customizations) + GetItem(profile) for a custom profile (none for the built-in one)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/projects/"+p1+"/users/"+u2+"/permissions", e.owner, nil)
+		}},
+		budget{"PUT /v1/projects/{projectId}/users/{userId}/permissions", "GetItem(user) + GetItem(profile, custom only) + TransactWriteItems(Put user, copies, history)", 2, func(e *env) resp {
+			return e.call("PUT", "/v1/projects/"+p1+"/users/"+u2+"/permissions", e.owner, map[string]any{"permissions": map[string]any{"tasks": []string{"view", "edit"}}})
+		}},
+		budget{"POST /v1/projects/{projectId}/users/{userId}/permissions/clone (n targets)", "GetItem(source) + per target GetItem + TransactWriteItems (+ GetItem per custom profile, once)", 3, func(e *env) resp {
+			return e.call("POST", "/v1/projects/"+p1+"/users/"+u2+"/permissions/clone", e.owner, map[string]any{"targetUserIds": []string{u3}})
+		}},
+		budget{"DELETE /v1/projects/{projectId}/users/{userId}/permissions", "GetItem(user) + GetItem(profile, custom only) + TransactWriteItems(Put user, copies, history)", 2, func(e *env) resp {
+			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u3+"/permissions", e.owner, nil)
 		}},
 		budget{"PATCH /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems", 3, func(e *env) resp {
 			return e.call("PATCH", "/v1/projects/"+p1+"/users/"+u2, e.owner, map[string]any{"ratePerHour": 50})
@@ -196,7 +225,7 @@ func TestRequestBudget(t *testing.T) {
 		budget{"PATCH /v1/me", "GetItem(session) + TransactGetItems(user, credential epoch) + GetItem(user) + TransactWriteItems(Put user, copies, history)", 4, func(e *env) resp {
 			return e.call("PATCH", "/v1/me", session, map[string]any{"timeFormat": "24h"})
 		}},
-		budget{"GET /v1/me/projects (a user on no project)", "GetItem(session) + TransactGetItems(user, credential epoch); + TransactGetItems(the user's projects) when on any", 2, func(e *env) resp {
+		budget{"GET /v1/me/projects (a user on one project, built-in profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects, when on any) + GetItem(profile) once when on a custom profile (the user's customizations come with the user)", 3, func(e *env) resp {
 			return e.call("GET", "/v1/me/projects", session, nil)
 		}},
 		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {

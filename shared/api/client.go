@@ -411,12 +411,13 @@ type MyProject struct {
 	ProjectID   string                `json:"projectId"`
 	Name        string                `json:"name"`
 	RatePerHour *float64              `json:"ratePerHour"`
-	Permissions clientele.Permissions `json:"permissions"`
+	Permissions clientele.Permissions `json:"permissions"` // effective
+	// CustomizedPermissions: set for this user in this project, not the profile's.
+	CustomizedPermissions bool `json:"customizedPermissions"`
 }
 
 // myProjects lists the signed-in user's projects with what they may do in
-// each: their profile's permissions (the built-in view-only profile until
-// custom profiles and per-project customizations exist).
+// each: their customization there, or else their profile's permissions.
 func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	pid, _, me, err := d.session(ctx, r)
 	if err != nil {
@@ -431,10 +432,25 @@ func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		return nil, err
 	}
 	out := List[MyProject]{Items: []MyProject{}}
+	var profile clientele.Permissions // read once, and only if a project needs it
 	for _, up := range me.Projects {
-		if p, ok := projects[up.ProjectID]; ok {
-			out.Items = append(out.Items, MyProject{ProjectID: p.ID, Name: p.Name, RatePerHour: up.RatePerHour, Permissions: clientele.ViewOnly()})
+		p, ok := projects[up.ProjectID]
+		if !ok {
+			continue
 		}
+		perms := up.Permissions
+		if perms == nil {
+			if profile == nil {
+				pr, err := d.Store.GetProfile(ctx, pid, me.ProfileID)
+				if err != nil {
+					return nil, err
+				}
+				profile = pr.Permissions
+			}
+			perms = profile
+		}
+		out.Items = append(out.Items, MyProject{ProjectID: p.ID, Name: p.Name, RatePerHour: up.RatePerHour,
+			Permissions: perms, CustomizedPermissions: up.Permissions != nil})
 	}
 	return httpapi.JSON(200, out), nil
 }

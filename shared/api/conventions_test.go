@@ -355,13 +355,15 @@ func TestTenantIsolation(t *testing.T) {
 	b := e.st.Token("tenant-b", "owner", "b")
 	// Bodies valid in shape, so that only the ids can make the answer 404.
 	bodies := map[string]any{
-		"PATCH /v1/companies/{companyId}":               map[string]any{"name": "hijacked"},
-		"PATCH /v1/projects/{projectId}":                map[string]any{"name": "hijacked"},
-		"PATCH /v1/users/{userId}":                      map[string]any{"name": "hijacked"},
-		"PUT /v1/projects/{projectId}/primary-company":  map[string]any{"companyId": cid},
-		"POST /v1/projects/{projectId}/companies":       map[string]any{"companyId": cid},
-		"POST /v1/projects/{projectId}/users":           map[string]any{"userIds": []string{uid}},
-		"PATCH /v1/projects/{projectId}/users/{userId}": map[string]any{"ratePerHour": 1},
+		"PATCH /v1/companies/{companyId}":                                map[string]any{"name": "hijacked"},
+		"PATCH /v1/projects/{projectId}":                                 map[string]any{"name": "hijacked"},
+		"PATCH /v1/users/{userId}":                                       map[string]any{"name": "hijacked"},
+		"PUT /v1/projects/{projectId}/primary-company":                   map[string]any{"companyId": cid},
+		"POST /v1/projects/{projectId}/companies":                        map[string]any{"companyId": cid},
+		"POST /v1/projects/{projectId}/users":                            map[string]any{"userIds": []string{uid}},
+		"PATCH /v1/projects/{projectId}/users/{userId}":                  map[string]any{"ratePerHour": 1},
+		"PUT /v1/projects/{projectId}/users/{userId}/permissions":        map[string]any{"permissions": map[string]any{}},
+		"POST /v1/projects/{projectId}/users/{userId}/permissions/clone": map[string]any{"targetUserIds": []string{uid}},
 	}
 	for _, r := range e.st.Routes {
 		if !strings.Contains(r.Path, "{") {

@@ -56,6 +56,9 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 		want(e.t, r, 200)
 		return email, r.String("token")
 	}
+	profile := func() string {
+		return e.call("POST", "/v1/profiles", staff(), map[string]any{"name": uniq("Fault profile"), "permissions": map[string]any{"tasks": []string{"view"}}}).String("id")
+	}
 	template := func() string {
 		return e.call("POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("Fault template"), "subject": "s", "body": "b"}).String("id")
 	}
@@ -180,6 +183,29 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 			email, _ := client()
 			code := e.resetCode(email)
 			return faultReq{"POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": email, "code": code, "newPassword": "another long pw"}, 204}
+		},
+		"POST /v1/profiles": func() faultReq {
+			return faultReq{"POST", "/v1/profiles", staff(), map[string]any{"name": uniq("Profile"), "permissions": map[string]any{"tasks": []string{"view"}}}, 201}
+		},
+		"PATCH /v1/profiles/{profileId}": func() faultReq {
+			return faultReq{"PATCH", "/v1/profiles/" + profile(), staff(), map[string]any{"name": uniq("Renamed profile"), "permissions": map[string]any{}}, 200}
+		},
+		"DELETE /v1/profiles/{profileId}": func() faultReq {
+			return faultReq{"DELETE", "/v1/profiles/" + profile(), staff(), nil, 204}
+		},
+		"PUT /v1/projects/{projectId}/users/{userId}/permissions": func() faultReq {
+			u := user(map[string]any{"projectIds": []string{e.hourly}, "profileId": profile()})
+			return faultReq{"PUT", "/v1/projects/" + e.hourly + "/users/" + u + "/permissions", staff(), map[string]any{"permissions": map[string]any{"tasks": []string{"edit"}}}, 200}
+		},
+		"DELETE /v1/projects/{projectId}/users/{userId}/permissions": func() faultReq {
+			u := user(map[string]any{"projectIds": []string{e.hourly}})
+			want(e.t, e.call("PUT", "/v1/projects/"+e.hourly+"/users/"+u+"/permissions", staff(), map[string]any{"permissions": map[string]any{}}), 200)
+			return faultReq{"DELETE", "/v1/projects/" + e.hourly + "/users/" + u + "/permissions", staff(), nil, 200}
+		},
+		"POST /v1/projects/{projectId}/users/{userId}/permissions/clone": func() faultReq {
+			src, t1, t2 := user(map[string]any{"projectIds": []string{e.hourly}}), user(map[string]any{"projectIds": []string{e.hourly}}), user(map[string]any{"projectIds": []string{e.hourly}})
+			want(e.t, e.call("PUT", "/v1/projects/"+e.hourly+"/users/"+src+"/permissions", staff(), map[string]any{"permissions": map[string]any{"tasks": []string{"view"}}}), 200)
+			return faultReq{"POST", "/v1/projects/" + e.hourly + "/users/" + src + "/permissions/clone", staff(), map[string]any{"targetUserIds": []string{t1, t2}}, 200}
 		},
 		"PATCH /v1/me": func() faultReq {
 			_, s := client()

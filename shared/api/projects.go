@@ -23,6 +23,7 @@ func Projects(d Deps) *httpapi.Router {
 	rt.HandleLocked("POST /v1/projects/{projectId}/users", httpapi.Write, d.addProjectUsers)
 	rt.Handle("PATCH /v1/projects/{projectId}/users/{userId}", httpapi.Write, d.patchProjectUser)
 	rt.Handle("DELETE /v1/projects/{projectId}/users/{userId}", httpapi.Write, d.removeProjectUser)
+	permissionRoutes(d, rt)
 	return rt
 }
 

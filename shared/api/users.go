@@ -27,6 +27,7 @@ func Users(d Deps) *httpapi.Router {
 	rt.HandleLocked("POST /v1/users/{userId}/activate", httpapi.Write, d.setUserStatus(clientele.User.Activate, clientele.UserActivated))
 	rt.HandleLocked("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
 	rt.HandleLocked("POST /v1/users/reinvite", httpapi.Write, d.reinviteUsers)
+	profileRoutes(d, rt)
 	return rt
 }
 

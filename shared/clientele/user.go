@@ -42,7 +42,10 @@ const (
 type UserProject struct {
 	ProjectID             string   `json:"projectId"`
 	RatePerHour           *float64 `json:"ratePerHour"`
-	CustomizedPermissions bool     `json:"customizedPermissions"`
+	CustomizedPermissions bool     `json:"customizedPermissions"` // derived: Permissions != nil
+	// Permissions is the user's customized set in the project; nil when the
+	// profile's applies.
+	Permissions Permissions `json:"-"`
 }
 
 // Invite is the state of a user's invitation, derived at read time from
@@ -189,8 +192,11 @@ func (in UsersInput) Validate() (NewUsers, error) {
 	if !ValidID(in.CompanyID) {
 		f.Add("companyId", "is required and must be a company id")
 	}
-	if in.ProfileID != nil && *in.ProfileID != BuiltInProfile {
-		f.Add("profileId", "must be %q (the built-in profile) until custom profiles exist", BuiltInProfile)
+	if in.ProfileID != nil {
+		if !ValidProfileID(*in.ProfileID) {
+			f.Add("profileId", "must be %q or the id of one of the portal's profiles", BuiltInProfile)
+		}
+		u.ProfileID = *in.ProfileID
 	}
 	if in.PortalAccess != nil {
 		u.PortalAccess = *in.PortalAccess

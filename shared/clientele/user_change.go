@@ -102,8 +102,8 @@ func (p UserPatch) Validate() error {
 			checkRate(fmt.Sprintf("projectRates[%d].ratePerHour", i), *r.RatePerHour, &f)
 		}
 	}
-	if p.ProfileID.Set && (p.ProfileID.Null || p.ProfileID.Value != BuiltInProfile) {
-		f.Add("profileId", "must be %q (the built-in profile) until custom profiles exist", BuiltInProfile)
+	if p.ProfileID.Set && (p.ProfileID.Null || !ValidProfileID(p.ProfileID.Value)) {
+		f.Add("profileId", "must be %q or the id of one of the portal's profiles", BuiltInProfile)
 	}
 	if p.PortalRate.Set && !p.PortalRate.Null {
 		checkRate("portalRate", p.PortalRate.Value, &f)
@@ -128,6 +128,10 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	if p.PortalRate.Set {
 		next.PortalRate = p.PortalRate.Ptr()
 		ch.Record("portalRate", cur.PortalRate, next.PortalRate)
+	}
+	if p.ProfileID.Set && !p.ProfileID.Null {
+		next.ProfileID = p.ProfileID.Value
+		ch.Record("profileId", cur.ProfileID, next.ProfileID)
 	}
 	for i, id := range p.AddProjectIDs {
 		field := fmt.Sprintf("addProjectIds[%d]", i)
@@ -163,20 +167,3 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	return next, ch, f.Err()
 }
 
-// Modules and actions of project permissions.
-var (
-	Modules = []string{"tasks", "issues", "milestones", "timesheets", "documents", "discussions"}
-	Actions = []string{"view", "create", "edit", "delete", "comment"}
-)
-
-// Permissions maps a module to the actions allowed in it.
-type Permissions map[string][]string
-
-// ViewOnly is the built-in client profile's permission set.
-func ViewOnly() Permissions {
-	p := Permissions{}
-	for _, m := range Modules {
-		p[m] = []string{"view"}
-	}
-	return p
-}

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -43,6 +44,8 @@ const seatCapUnlimited = 1 << 40
 type userProjectItem struct {
 	ProjectID   string   `dynamodbav:"projectId"`
 	RatePerHour *float64 `dynamodbav:"ratePerHour"`
+	// Permissions is the customization as JSON; absent without one.
+	Permissions *string `dynamodbav:"permissions,omitempty"`
 }
 
 type userItem struct {
@@ -146,7 +149,13 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK = scope, userSortKey(u), scope+"#"+u.Status, userSortKey(u)
 	}
 	for _, p := range u.Projects {
-		it.Projects = append(it.Projects, userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
+		pi := userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour}
+		if p.Permissions != nil {
+			b, _ := json.Marshal(p.Permissions)
+			perms := string(b)
+			pi.Permissions = &perms
+		}
+		it.Projects = append(it.Projects, pi)
 	}
 	item, _ := attributevalue.MarshalMap(it)
 	return item
@@ -168,7 +177,17 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {
-		u.Projects = append(u.Projects, clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour})
+		up := clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour}
+		if p.Permissions != nil {
+			if err := json.Unmarshal([]byte(*p.Permissions), &up.Permissions); err != nil {
+				return u, fmt.Errorf("decode user permissions: %w", err)
+			}
+			if up.Permissions == nil {
+				up.Permissions = clientele.Permissions{}
+			}
+			up.CustomizedPermissions = true
+		}
+		u.Projects = append(u.Projects, up)
 	}
 	for dst, v := range map[*string]string{&u.Preferences.DateFormat: it.DateFormat, &u.Preferences.DateSeparator: it.DateSeparator, &u.Preferences.TimeFormat: it.TimeFormat} {
 		if v != "" {
@@ -394,6 +413,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil))
 	}
 	items = append(items, s.copies(pid, nil, &u)...)
+	items = append(items, s.profileCount(pid, u.ProfileID, 1)...)
 	for _, p := range u.Projects {
 		items = append(items, s.projectHasCompany(pid, p.ProjectID, u.CompanyID))
 	}

@@ -43,6 +43,10 @@ func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele
 		next.Version, next.UpdatedAt = cur.Version+1, s.Now()
 		items := []txItem{s.put(userToItem(pid, next), "version = :v", map[string]types.AttributeValue{":v": num(cur.Version)}, failWith(errRetry))}
 		items = append(items, s.copies(pid, &cur, &next)...)
+		if next.ProfileID != cur.ProfileID {
+			items = append(items, s.profileCount(pid, next.ProfileID, 1)...)
+			items = append(items, s.profileCount(pid, cur.ProfileID, -1)...)
+		}
 		for _, p := range next.Projects {
 			if !hasProject(cur, p.ProjectID) {
 				items = append(items, s.projectHasCompany(pid, p.ProjectID, next.CompanyID))
@@ -112,6 +116,8 @@ func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
 			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),
 	}
 	items = append(items, s.copies(pid, &u, nil)...)
+	// A profile with users cannot be deleted, so it is there to count down.
+	items = append(items, s.profileCount(pid, u.ProfileID, -1)...)
 	if u.InviteTokenHash != nil {
 		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
 	}

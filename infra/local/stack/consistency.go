@@ -43,6 +43,8 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	portals := map[string]map[string]types.AttributeValue{}
 	members := map[string]map[string]types.AttributeValue{} // PK|SK -> company or project copy of a user
 	templates := map[string]map[string]types.AttributeValue{}
+	profiles := map[string]map[string]types.AttributeValue{}
+	profileGuards := map[string]map[string]types.AttributeValue{}
 	templateGuards := map[string]map[string]types.AttributeValue{}
 	var history []string
 	var start map[string]types.AttributeValue
@@ -68,6 +70,10 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				emailGuards[pk] = it
 			case "portal":
 				portals[pk] = it
+			case "profile":
+				profiles[pk] = it
+			case "profile_name":
+				profileGuards[pk] = it
 			case "invitation_template":
 				templates[pk] = it
 			case "template_name":
@@ -124,6 +130,32 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			if _, ok := templates["P#"+portalOf(pk)+"#TPL#"+id]; !ok {
 				bad("portal %s sends with missing template %s", pk, id)
 			}
+		}
+	}
+	// Profiles: each with its name guard, each guard with its profile, every
+	// user's profile present, and each profile's userCount its recount.
+	onProfile := map[string]int{}
+	for pk, u := range users {
+		if id := sval(u, "profileId"); id != "" && id != "client" {
+			ppk := "P#" + portalOf(pk) + "#PROFILE#" + id
+			if _, ok := profiles[ppk]; !ok {
+				bad("user %s is on missing profile %s", pk, id)
+			}
+			onProfile[ppk]++
+		}
+	}
+	for pk, p := range profiles {
+		if n := nval(p, "userCount"); n != onProfile[pk] {
+			bad("profile %s counts %d users, %d are on it", pk, n, onProfile[pk])
+		}
+		g, ok := profileGuards["P#"+portalOf(pk)+"#PROFNAME#"+strings.ToLower(strings.Join(strings.Fields(sval(p, "name")), " "))]
+		if !ok || sval(g, "profileId") != sval(p, "id") {
+			bad("profile %s has no name guard", pk)
+		}
+	}
+	for pk, g := range profileGuards {
+		if _, ok := profiles["P#"+portalOf(pk)+"#PROFILE#"+sval(g, "profileId")]; !ok {
+			bad("profile name guard %s points to no profile", pk)
 		}
 	}
 	// The reminder index holds exactly the invited users with a reminder left.

@@ -1,0 +1,384 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// The profile routes (served by the users function: profiles are given to
+// users, and their counts change with user writes).
+func profileRoutes(d Deps, rt *httpapi.Router) {
+	rt.Handle("GET /v1/profiles", httpapi.Read, d.listProfiles)
+	rt.Handle("POST /v1/profiles", httpapi.Write, d.createProfile)
+	rt.Handle("GET /v1/profiles/{profileId}", httpapi.Read, d.getProfile)
+	rt.Handle("PATCH /v1/profiles/{profileId}", httpapi.Write, d.patchProfile)
+	rt.Handle("DELETE /v1/profiles/{profileId}", httpapi.Write, d.deleteProfile)
+}
+
+// The per-user, per-project permission routes (served by the projects
+// function, beside the project's members).
+func permissionRoutes(d Deps, rt *httpapi.Router) {
+	rt.Handle("GET /v1/projects/{projectId}/users/{userId}/permissions", httpapi.Read, d.getPermissions)
+	rt.Handle("PUT /v1/projects/{projectId}/users/{userId}/permissions", httpapi.Write, d.putPermissions)
+	rt.Handle("DELETE /v1/projects/{projectId}/users/{userId}/permissions", httpapi.Write, d.deletePermissions)
+	rt.HandleLocked("POST /v1/projects/{projectId}/users/{userId}/permissions/clone", httpapi.Write, d.clonePermissions)
+}
+
+func profileURL(id string) string { return "/v1/profiles/" + id }
+
+// profileID reads the path's profile id: the built-in one's or an id.
+func profileID(r *httpapi.Request) (string, error) {
+	if id := r.Param("profileId"); id == clientele.BuiltInProfile {
+		return id, nil
+	}
+	return pathID(r, "profileId", "profile")
+}
+
+var errBuiltInProfile = clientele.Errorf(clientele.Conflict, "the built-in client profile cannot be changed or deleted; create a profile of your own")
+
+func (d Deps) createProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in clientele.ProfileInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	now := d.Store.Now()
+	p := clientele.Profile{ID: d.Store.NewID(), CreatedAt: &now, UpdatedAt: &now, Version: 1}
+	var f clientele.Fields
+	if in.Name == nil {
+		f.Add("name", "is required")
+	} else if n, err := clientele.CleanName(*in.Name); err != nil {
+		f.Add("name", "%v", err)
+	} else {
+		p.Name = n
+	}
+	if in.Permissions == nil {
+		f.Add("permissions", "is required (an object of module: [actions])")
+	}
+	p.Permissions = in.Permissions.Check("permissions", &f)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	resp := httpapi.Created(profileURL(p.ID), p.Version, p)
+	if err := d.Store.CreateProfile(ctx, r.Principal.PortalID, p, r.Record(resp)); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (d Deps) listProfiles(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	query := queryKey("profiles")
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	first := r.Query("cursor") == ""
+	if first && limit > 1 {
+		limit-- // the built-in profile leads the first page
+	}
+	p, err := d.Store.ListProfiles(ctx, r.Principal.PortalID, limit, start)
+	if err != nil {
+		return nil, err
+	}
+	if first {
+		p.Items = append([]clientele.Profile{clientele.BuiltInClientProfile()}, p.Items...)
+	}
+	return page(d, r, query, p), nil
+}
+
+func (d Deps) getProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := profileID(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.Store.GetProfile(ctx, r.Principal.PortalID, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+}
+
+func (d Deps) patchProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := profileID(r)
+	if err != nil {
+		return nil, err
+	}
+	var patch clientele.ProfilePatch
+	if err := r.Decode(&patch); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if id == clientele.BuiltInProfile {
+		return nil, errBuiltInProfile
+	}
+	p, err := d.Store.UpdateProfile(ctx, r.Principal.PortalID, id, func(cur clientele.Profile) (clientele.Profile, bool, error) {
+		if err := pre.Check(cur.Version); err != nil {
+			return cur, false, err
+		}
+		next := cur
+		var f clientele.Fields
+		if patch.Name.Set {
+			if n, err := clientele.CleanName(patch.Name.Value); patch.Name.Null || err != nil {
+				f.Add("name", "is required and must be a name")
+			} else if clientele.NameKey(n) == clientele.NameKey(clientele.BuiltInClientProfile().Name) {
+				f.Add("name", "is the built-in profile's name")
+			} else {
+				next.Name = n
+			}
+		}
+		if patch.Permissions.Set {
+			if patch.Permissions.Null {
+				f.Add("permissions", "must not be null (use {} for no permissions)")
+			}
+			next.Permissions = patch.Permissions.Value.Check("permissions", &f)
+		}
+		if err := f.Err(); err != nil {
+			return cur, false, err
+		}
+		return next, next.Name != cur.Name || !next.Permissions.Equal(cur.Permissions), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+}
+
+func (d Deps) deleteProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	id, err := profileID(r)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if id == clientele.BuiltInProfile {
+		return nil, errBuiltInProfile
+	}
+	if err := d.Store.DeleteProfile(ctx, r.Principal.PortalID, id, func(p clientele.Profile) error { return pre.Check(p.Version) }); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// UserPermissions is a user's permissions in a project: the effective set,
+// the profile's, and the customization as a difference from it.
+type UserPermissions struct {
+	UserID             string                `json:"userId"`
+	ProjectID          string                `json:"projectId"`
+	ProfileID          string                `json:"profileId"`
+	Customized         bool                  `json:"customized"`
+	Permissions        clientele.Permissions `json:"permissions"`
+	ProfilePermissions clientele.Permissions `json:"profilePermissions"`
+	Added              clientele.Permissions `json:"added"`
+	Removed            clientele.Permissions `json:"removed"`
+}
+
+func userPermissions(u clientele.User, prid string, profile clientele.Permissions) UserPermissions {
+	out := UserPermissions{UserID: u.ID, ProjectID: prid, ProfileID: u.ProfileID, ProfilePermissions: profile, Permissions: profile}
+	for _, up := range u.Projects {
+		if up.ProjectID == prid && up.Permissions != nil {
+			out.Customized, out.Permissions = true, up.Permissions
+		}
+	}
+	out.Added, out.Removed = clientele.Diff(profile, out.Permissions)
+	return out
+}
+
+// memberIDs reads the project and user ids of a permissions path.
+func memberIDs(r *httpapi.Request) (prid, uid string, err error) {
+	if prid, err = pathID(r, "projectId", "project"); err != nil {
+		return "", "", err
+	}
+	uid, err = pathID(r, "userId", "user")
+	return prid, uid, err
+}
+
+func onProject(u clientele.User, prid string) bool {
+	for _, up := range u.Projects {
+		if up.ProjectID == prid {
+			return true
+		}
+	}
+	return false
+}
+
+func (d Deps) getPermissions(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	prid, uid, err := memberIDs(r)
+	if err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	u, err := d.Store.GetUser(ctx, pid, uid)
+	if err != nil {
+		return nil, err
+	}
+	if !onProject(u, prid) {
+		return nil, dynamo.ErrNotMember
+	}
+	p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, p.Permissions)), u.Version), nil
+}
+
+// setPermissions customizes (perms non-nil) or resets a user's permissions.
+func (d Deps) setPermissions(ctx context.Context, r *httpapi.Request, perms clientele.Permissions) (*httpapi.Response, error) {
+	prid, uid, err := memberIDs(r)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	var profile clientele.Permissions
+	u, err := d.Store.SetPermissions(ctx, pid, prid, uid, perms, func(u clientele.User) (clientele.Permissions, error) {
+		p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
+		profile = p.Permissions
+		return profile, err
+	}, actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
+	if err != nil {
+		return nil, err
+	}
+	if profile == nil { // nothing changed: the profile was not needed
+		p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
+		if err != nil {
+			return nil, err
+		}
+		profile = p.Permissions
+	}
+	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, profile)), u.Version), nil
+}
+
+func (d Deps) putPermissions(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in struct {
+		Permissions clientele.Permissions `json:"permissions"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	if in.Permissions == nil {
+		f.Add("permissions", "is required (an object of module: [actions]; {} allows nothing)")
+	}
+	perms := in.Permissions.Check("permissions", &f)
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	return d.setPermissions(ctx, r, perms)
+}
+
+func (d Deps) deletePermissions(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	return d.setPermissions(ctx, r, nil)
+}
+
+// CloneOutcome is one target's result of a permissions clone.
+type CloneOutcome struct {
+	UserID  string `json:"userId"`
+	Outcome string `json:"outcome"` // cloned, unchanged, not_found, not_member, failed
+	Detail  string `json:"detail,omitempty"`
+}
+
+// clonePermissions copies a user's customization in a project to other
+// members of it: each target in its own transaction (all or nothing per
+// target), each with its own outcome; targets not on the project, or of
+// another portal, are reported and never touched.
+func (d Deps) clonePermissions(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	prid, uid, err := memberIDs(r)
+	if err != nil {
+		return nil, err
+	}
+	var in struct {
+		TargetUserIDs []string `json:"targetUserIds"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	switch {
+	case len(in.TargetUserIDs) == 0:
+		f.Add("targetUserIds", "is required")
+	case len(in.TargetUserIDs) > clientele.MaxEmailsPerAdd:
+		f.Add("targetUserIds", "must have at most %d ids", clientele.MaxEmailsPerAdd)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	pid := r.Principal.PortalID
+	src, err := d.Store.GetUser(ctx, pid, uid)
+	if err != nil {
+		return nil, err
+	}
+	var perms clientele.Permissions
+	member := false
+	for _, up := range src.Projects {
+		if up.ProjectID == prid {
+			member, perms = true, up.Permissions
+		}
+	}
+	switch {
+	case !member:
+		return nil, dynamo.ErrNotMember
+	case perms == nil:
+		return nil, clientele.Errorf(clientele.Conflict, "the user has no customized permissions in this project to clone")
+	}
+	profiles := map[string]clientele.Permissions{}
+	out := struct {
+		Results []CloneOutcome `json:"results"`
+	}{Results: []CloneOutcome{}}
+	seen := map[string]bool{uid: true}
+	unavailable := 0
+	for _, t := range in.TargetUserIDs {
+		res := CloneOutcome{UserID: t, Outcome: "cloned"}
+		switch {
+		case !clientele.ValidID(t):
+			res.Outcome, res.Detail = "not_found", "no such user"
+		case seen[t]:
+			res.Outcome, res.Detail = "unchanged", "the source, or given twice"
+		default:
+			seen[t] = true
+			before := -1
+			u, err := d.Store.SetPermissions(ctx, pid, prid, t, perms, func(u clientele.User) (clientele.Permissions, error) {
+				before = u.Version
+				if p, ok := profiles[u.ProfileID]; ok {
+					return p, nil
+				}
+				p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
+				profiles[u.ProfileID] = p.Permissions
+				return p.Permissions, err
+			}, actor(r), func(clientele.User) error { return nil })
+			switch code := clientele.ErrorCode(err); {
+			case err == nil && u.Version == before:
+				res.Outcome = "unchanged"
+			case err == nil:
+			case errors.Is(err, dynamo.ErrNotMember):
+				res.Outcome, res.Detail = "not_member", "the user is not on this project; nothing was changed"
+			case code == clientele.NotFound:
+				res.Outcome, res.Detail = "not_found", "no such user"
+			default:
+				res.Outcome, res.Detail = "failed", httpapi.ProblemBody(err)["detail"].(string)
+				if code == clientele.Unavailable {
+					unavailable++
+				}
+			}
+		}
+		out.Results = append(out.Results, res)
+	}
+	if unavailable == len(out.Results) {
+		// Nothing was changed: the whole request may be retried.
+		return nil, &clientele.Error{Code: clientele.Unavailable, RetryAfter: time.Second,
+			Message: "the database is unavailable; no target was changed, retry shortly"}
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}
