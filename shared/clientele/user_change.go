@@ -166,4 +166,3 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	ch.Record("projects", cur.Projects, next.Projects)
 	return next, ch, f.Err()
 }
-
