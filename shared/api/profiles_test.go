@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sync"
@@ -331,5 +332,37 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEffectiveIsOneRead: with the user in hand (every request reads it
+// first: the session check or the staff read), resolving its permissions
+// in a project costs at most one DynamoDB request: one GetItem of a custom
+// profile, none for the built-in profile or a customization.
+func TestEffectiveIsOneRead(t *testing.T) {
+	e := newUsersEnv(t)
+	prof := e.profile("Readers", map[string]any{"documents": []string{"view"}})
+	builtIn := e.addUser("b@example.com", map[string]any{"projectIds": []string{e.hourly}})
+	onCustom := e.addUser("c@example.com", map[string]any{"projectIds": []string{e.hourly}, "profileId": prof})
+	customized := e.addUser("d@example.com", map[string]any{"projectIds": []string{e.hourly}, "profileId": prof})
+	want(t, e.call("PUT", "/v1/projects/"+e.hourly+"/users/"+customized+"/permissions", e.owner, map[string]any{"permissions": map[string]any{"tasks": []string{"view"}}}), 200)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		uid   string
+		reads int64
+		allow string
+	}{{builtIn, 0, "tasks"}, {onCustom, 1, "documents"}, {customized, 0, "tasks"}} {
+		u, err := e.st.Store.GetUser(ctx, "demo", tt.uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := e.st.DynamoCalls()
+		perms, err := e.st.Store.Effective(ctx, "demo", u, e.hourly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := e.st.DynamoCalls() - before; n != tt.reads || !perms.Allowed(tt.allow, "view") {
+			t.Fatalf("user %s: %d requests, %v", tt.uid, n, perms)
+		}
 	}
 }
