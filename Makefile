@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects users client reminders pages
+FUNCTIONS := portal companies projects users client reminders pages exports exportworker
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -13,7 +13,8 @@ FUZZTIME ?= 20s
 FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
 	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele \
-	FuzzParseTemplate:./shared/mail FuzzRequestBodies:./shared/api
+	FuzzParseTemplate:./shared/mail FuzzRequestBodies:./shared/api \
+	FuzzCell:./shared/export FuzzParseImport:./shared/clientele
 
 run:
 	$(GO) run ./infra/local run
@@ -53,6 +54,10 @@ build-PagesFunction:
 	$(call lambda,pages)
 build-RemindersFunction:
 	$(call lambda,reminders)
+build-ExportsFunction:
+	$(call lambda,exports)
+build-ExportWorkerFunction:
+	$(call lambda,exportworker)
 
 # make load: a bounded load run against an in-process local stack (loopback
 # only): LOAD_N mixed requests from LOAD_C workers, then the consistency check.

@@ -74,6 +74,11 @@ var wantRoutes = []Route{
 	{Method: "DELETE", Path: "/v1/projects/{projectId}/users/{userId}/permissions", Function: "ProjectsFunction"},
 	{Method: "POST", Path: "/v1/projects/{projectId}/users/{userId}/permissions/clone", Function: "ProjectsFunction"},
 
+	{Method: "POST", Path: "/v1/exports", Function: "ExportsFunction"},
+	{Method: "GET", Path: "/v1/exports", Function: "ExportsFunction"},
+	{Method: "GET", Path: "/v1/exports/{exportId}", Function: "ExportsFunction"},
+	{Method: "POST", Path: "/v1/imports", Function: "ExportsFunction"},
+
 	{Method: "GET", Path: "/v1/invites/{token}", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/login", Function: "ClientFunction", Public: true},
@@ -101,11 +106,28 @@ var wantActions = map[string][]string{
 	"ClientFunction":    {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"PagesFunction":     {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"RemindersFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"ExportsFunction":   {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// The worker updates its job and queries user, company and project lists.
+	"ExportWorkerFunction": {"dynamodb:Query", "dynamodb:UpdateItem"},
+}
+
+// wantS3Actions is the exact set of S3 actions each function may use, all
+// on the exports prefix only: the worker writes files (a multipart upload
+// is authorized as PutObject, its abort is not), the API presigns reads.
+var wantS3Actions = map[string][]string{
+	"ExportsFunction":      {"s3:GetObject"},
+	"ExportWorkerFunction": {"s3:AbortMultipartUpload", "s3:PutObject"},
+}
+
+// wantStreams are the functions the table's stream triggers, each with the
+// filter pattern of its event source.
+var wantStreams = map[string]string{
+	"ExportWorkerFunction": `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["export_job"]}}}}`,
 }
 
 // wantIndexes is the one index a function may Query when it may not Query
 // them all (the reminders read only the reminder index).
-var wantIndexes = map[string]string{"RemindersFunction": "GSI5"}
+var wantIndexes = map[string]string{"RemindersFunction": "GSI5", "ExportsFunction": "GSI1", "ExportWorkerFunction": "GSI1"}
 
 // wantScheduled are the functions without routes, each with its schedule.
 var wantScheduled = map[string]string{"RemindersFunction": "rate(1 hour)"}
@@ -130,6 +152,9 @@ var wantEnv = map[string]map[string]any{
 	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
 	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"ExportsFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"},
+		"EXPORT_LINK_TTL_SECONDS": map[string]any{"Fn::Sub": "${ExportLinkTtlSeconds}"}},
+	"ExportWorkerFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"}},
 	"RemindersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"},
 		"API_BASE_URL": map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}},
 }
@@ -137,13 +162,15 @@ var wantEnv = map[string]map[string]any{
 // wantTimeout is each function's effective timeout in seconds: cascading
 // deletes get 28 s, just under HTTP API's 30 s integration limit.
 var wantTimeout = map[string]int{
-	"PortalFunction":    10,
-	"CompaniesFunction": 28,
-	"ProjectsFunction":  28,
-	"UsersFunction":     28, // a bulk add of 100 addresses sends 100 emails
-	"ClientFunction":    10,
-	"PagesFunction":     10,
-	"RemindersFunction": 300, // pages the reminder index; stops 30 s before
+	"PortalFunction":       10,
+	"CompaniesFunction":    28,
+	"ProjectsFunction":     28,
+	"UsersFunction":        28, // a bulk add of 100 addresses sends 100 emails
+	"ClientFunction":       10,
+	"PagesFunction":        10,
+	"RemindersFunction":    300, // pages the reminder index; stops 30 s before
+	"ExportsFunction":      28,  // an import writes up to 1,000 rows
+	"ExportWorkerFunction": 900, // Lambda's maximum: the largest exports
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -176,6 +203,9 @@ func TestFunctions(t *testing.T) {
 	// scheduled ones.
 	var want []string
 	for id := range wantScheduled {
+		want = append(want, id)
+	}
+	for id := range wantStreams {
 		want = append(want, id)
 	}
 	for _, r := range wantRoutes {
@@ -271,6 +301,47 @@ func TestSchedules(t *testing.T) {
 					{"Type", lookup(ev, "Type"), "Schedule"},
 					{"Schedule", lookup(ev, "Properties", "Schedule"), rate},
 					{"Enabled", lookup(ev, "Properties", "Enabled"), true},
+				}
+				for _, c := range checks {
+					if !reflect.DeepEqual(c.got, c.want) {
+						t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestStreams: each stream-triggered function reads the table's stream
+// (NEW_IMAGE) one record at a time, filtered to what it handles, with
+// bounded retries and an on-failure destination, and has no other event.
+func TestStreams(t *testing.T) {
+	tmpl, _ := load(t)
+	if got := lookup(tmpl.raw, "Resources", "Table", "Properties", "StreamSpecification", "StreamViewType"); got != "NEW_IMAGE" {
+		t.Errorf("Table StreamViewType = %v, want NEW_IMAGE", got)
+	}
+	for id, pattern := range wantStreams {
+		t.Run(id, func(t *testing.T) {
+			events, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Events").(map[string]any)
+			if len(events) != 1 {
+				t.Fatalf("events = %v, want exactly one DynamoDB stream", events)
+			}
+			for _, ev := range events {
+				filters, _ := lookup(ev, "Properties", "FilterCriteria", "Filters").([]any)
+				checks := []struct {
+					name      string
+					got, want any
+				}{
+					{"Type", lookup(ev, "Type"), "DynamoDB"},
+					{"Stream", lookup(ev, "Properties", "Stream"), map[string]any{"Fn::GetAtt": "Table.StreamArn"}},
+					{"BatchSize", lookup(ev, "Properties", "BatchSize"), float64(1)},
+					{"MaximumRetryAttempts", lookup(ev, "Properties", "MaximumRetryAttempts"), float64(2)},
+					{"Filters", len(filters), 1},
+					{"Pattern", lookup(ev, "Properties", "FilterCriteria", "Filters", "0"), nil},
+					{"OnFailure", lookup(ev, "Properties", "DestinationConfig", "OnFailure", "Destination"), map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}},
+				}
+				if len(filters) == 1 {
+					checks[5].got, checks[5].want = lookup(filters[0], "Pattern"), pattern
 				}
 				for _, c := range checks {
 					if !reflect.DeepEqual(c.got, c.want) {
@@ -406,7 +477,7 @@ func TestLeastPrivilege(t *testing.T) {
 			if !ok || len(policies) == 0 {
 				t.Fatal("no Policies list")
 			}
-			var actions, sesActions []string
+			var actions, sesActions, s3Actions []string
 			for i, p := range policies {
 				stmts, ok := lookup(p, "Statement").([]any)
 				if !ok {
@@ -430,7 +501,7 @@ func TestLeastPrivilege(t *testing.T) {
 					if len(acts) == 0 {
 						t.Errorf("%s: no Action", where)
 					}
-					dynamo, ses := false, false
+					dynamo, ses, s3 := false, false, false
 					for _, a := range acts {
 						s, ok := a.(string)
 						switch {
@@ -448,12 +519,22 @@ func TestLeastPrivilege(t *testing.T) {
 						case "ses":
 							ses = true
 							sesActions = append(sesActions, s)
+						case "s3":
+							s3 = true
+							s3Actions = append(s3Actions, s)
 						default:
-							t.Errorf("%s: Action %q is neither DynamoDB nor SES", where, s)
+							t.Errorf("%s: Action %q is neither DynamoDB, SES nor S3", where, s)
 						}
 					}
-					if dynamo && ses {
-						t.Errorf("%s: DynamoDB and SES actions share a statement", where)
+					if (dynamo && ses) || (dynamo && s3) || (ses && s3) {
+						t.Errorf("%s: actions of two services share a statement", where)
+					}
+					if s3 {
+						// Only the exports prefix, never the bucket or "*".
+						want := map[string]any{"Fn::Sub": "${ExportsBucket.Arn}/exports/*"}
+						if res := asList(st["Resource"]); len(res) != 1 || !reflect.DeepEqual(res[0], want) {
+							t.Errorf("%s: S3 Resource = %v, want only %v", where, st["Resource"], want)
+						}
 					}
 					if ses {
 						// Scoped to the identity, never "*" or a pattern,
@@ -499,6 +580,10 @@ func TestLeastPrivilege(t *testing.T) {
 			actions = slices.Compact(actions)
 			if want := wantActions[id]; !slices.Equal(actions, want) {
 				t.Errorf("DynamoDB actions = %v, want %v", actions, want)
+			}
+			sort.Strings(s3Actions)
+			if want := wantS3Actions[id]; !slices.Equal(slices.Compact(s3Actions), want) {
+				t.Errorf("S3 actions = %v, want %v", s3Actions, want)
 			}
 			sort.Strings(sesActions)
 			sesActions = slices.Compact(sesActions)

@@ -11,6 +11,7 @@ import (
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/mail"
 	"github.com/clientele/clientele/shared/pages"
@@ -25,6 +26,13 @@ type Deps struct {
 	Mailer     *mail.Mailer // nil in functions that send no mail
 	APIBaseURL string       // optional; else the host the caller used
 	CSRF       *pages.CSRF  // the pages' form tokens
+	Exporter   *Exporter    // nil in functions without exports
+}
+
+// Exporter runs export jobs and links their files.
+type Exporter struct {
+	Worker *export.Worker
+	Links  *export.Links
 }
 
 // baseURL is the API's public base URL.

@@ -263,6 +263,28 @@ func TestRequestBudget(t *testing.T) {
 			return r
 		}},
 	)
+	var exportID string
+	rows = append(rows,
+		budget{"POST /v1/exports", "TransactWriteItems(Put job); with projectIds: + TransactGetItems(projects)", 1, func(e *env) resp {
+			e.st.HoldStream(true) // the worker runs in its own row
+			r := e.call("POST", "/v1/exports", e.owner, map[string]any{"scope": "portal"})
+			exportID = r.String("id")
+			return r
+		}},
+		budget{"Export worker (one delivery, up to 500 users)", "UpdateItem(claim) + Query(GSI1 companies) and Query(GSI1 projects) per 200 + Query(GSI1 users) and UpdateItem(rowsWritten) per 500 users (per project file by project) + UpdateItem(ready); S3: multipart upload per 5 MiB part", 6, func(e *env) resp {
+			if err := e.st.InvokeExportWorker(context.Background(), e.jobEvent(exportID)); err != nil {
+				t.Fatal(err)
+			}
+			return resp{Status: 200}
+		}},
+		budget{"GET /v1/exports/{exportId}", "GetItem (+ a presigned S3 URL, no request)", 1, func(e *env) resp {
+			return e.call("GET", "/v1/exports/"+exportID, e.owner, nil)
+		}},
+		budget{"GET /v1/exports", "Query(GSI1, newest first)", 1, func(e *env) resp { return e.call("GET", "/v1/exports", e.owner, nil) }},
+		budget{"POST /v1/imports (one new user; its existing company joins the project)", "Query(GSI1 projects) per 200 projects; per row: GetItem(email guard) + GetItem(company name guard) + GetItem(company) + TransactWriteItems(the user, as POST /v1/users writes it); a company off a row's project: + TransactGetItems + TransactWriteItems(add it); a new company: one TransactWriteItems(create, on its projects) instead", 6, func(e *env) resp {
+			return e.call("POST", "/v1/imports", e.owner, csvBody("email,name,company,projects,ratePerHour,profile\nimported@example.com,Imp,Budget one,Budget project,,\n"))
+		}},
+	)
 
 	// Last: invitations after it would cost one more read each.
 	rows = append(rows, budget{"PATCH /v1/portal (invitationTemplateId)", "GetItem + TransactWriteItems(Update portal, ConditionCheck template); invitations then cost + GetItem(template) each", 2, func(e *env) resp {
@@ -271,8 +293,15 @@ func TestRequestBudget(t *testing.T) {
 
 	for _, row := range rows {
 		t.Run(row.endpoint, func(t *testing.T) {
-			before := e.st.DynamoCalls()
+			before, byOp := e.st.DynamoCalls(), e.st.DynamoCallsByOp()
 			r := row.run(e)
+			if os.Getenv("BUDGET_OPS") != "" {
+				for op, n := range e.st.DynamoCallsByOp() {
+					if n != byOp[op] {
+						t.Logf("%s: %d", op, n-byOp[op])
+					}
+				}
+			}
 			if r.Status >= 300 {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}

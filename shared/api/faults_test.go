@@ -63,6 +63,12 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 		return e.call("POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("Fault template"), "subject": "s", "body": "b"}).String("id")
 	}
 	return map[string]func() faultReq{
+		"POST /v1/exports": func() faultReq {
+			return faultReq{"POST", "/v1/exports", staff(), map[string]any{"scope": "project", "projectIds": []string{e.hourly}}, 202}
+		},
+		"POST /v1/imports": func() faultReq {
+			return faultReq{"POST", "/v1/imports", staff(), importBody("Hourly", uniq("Import co"), strings.ReplaceAll(uniq("imported"), " ", "")+"@example.com"), 200}
+		},
 		"PATCH /v1/portal": func() faultReq {
 			return faultReq{"PATCH", "/v1/portal", staff(), map[string]any{"name": uniq("Portal")}, 200}
 		},
@@ -221,6 +227,7 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 // the request completes it.
 func TestFaultMatrix(t *testing.T) {
 	e := newUsersEnv(t)
+	e.st.HoldStream(true) // the export worker's requests would mix with the counted ones
 	cases := faultCases(e)
 	for _, r := range e.st.Routes {
 		if r.Method == "GET" {
@@ -332,4 +339,12 @@ func TestMailFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importBody is a one-row import file; the harness sends a []byte body as
+// is with the Content-Type header of the case.
+type csvBody string
+
+func importBody(project, company, email string) csvBody {
+	return csvBody("email,name,company,projects,ratePerHour,profile\n" + email + ",Imported," + company + "," + project + ",,\n")
 }

@@ -98,6 +98,8 @@ func (e *env) try(method, path, token string, body any, headers ...string) (resp
 		rd, contentType, cookie = strings.NewReader(b.values.Encode()), "application/x-www-form-urlencoded", b.cookie
 	case string:
 		rd, contentType = strings.NewReader(b), "application/json"
+	case csvBody:
+		rd, contentType = strings.NewReader(string(b)), "text/csv"
 	case []byte:
 		rd, contentType = bytes.NewReader(b), "application/json"
 	default:

@@ -4,7 +4,9 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is everything a function can be configured with. template.yaml sets
@@ -19,7 +21,14 @@ type Config struct {
 	APIBaseURL     string // API_BASE_URL: optional, else the request's host
 	MailFrom       string // MAIL_FROM: sender of every email (an SES identity)
 	LogLevel       string // LOG_LEVEL: debug, info (default), warn, error
+	ExportsBucket  string // EXPORTS_BUCKET: where export files go (under exports/)
+	// ExportLinkTTL is EXPORT_LINK_TTL_SECONDS: the life of a presigned
+	// download link, 60 s to 7 days (SigV4's limit), default 15 minutes.
+	ExportLinkTTL time.Duration
 }
+
+// DefaultExportLinkTTL is the life of a download link unless configured.
+const DefaultExportLinkTTL = 15 * time.Minute
 
 // Load reads the configuration with getenv and checks that the variables in
 // required are set.
@@ -34,6 +43,8 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		APIBaseURL:     getenv("API_BASE_URL"),
 		MailFrom:       getenv("MAIL_FROM"),
 		LogLevel:       getenv("LOG_LEVEL"),
+		ExportsBucket:  getenv("EXPORTS_BUCKET"),
+		ExportLinkTTL:  DefaultExportLinkTTL,
 	}
 	var missing []string
 	for _, name := range required {
@@ -43,6 +54,13 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 	}
 	if len(missing) > 0 {
 		return c, fmt.Errorf("missing required environment variable(s): %s", strings.Join(missing, ", "))
+	}
+	if v := getenv("EXPORT_LINK_TTL_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 60 || n > 7*24*3600 {
+			return c, fmt.Errorf("EXPORT_LINK_TTL_SECONDS must be a whole number of seconds from 60 to 604800 (7 days), got %q", v)
+		}
+		c.ExportLinkTTL = time.Duration(n) * time.Second
 	}
 	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
 		return c, fmt.Errorf("CURSOR_SECRET must be at least 32 characters")
@@ -59,3 +77,9 @@ var Mail = append(API[:len(API):len(API)], "MAIL_FROM")
 // Reminders is what the scheduled reminders need: no request to take the
 // API's address from, so invitation links need API_BASE_URL.
 var Reminders = append(Mail[:len(Mail):len(Mail)], "API_BASE_URL")
+
+// Exports is what the exports API needs: the bucket it presigns downloads of.
+var Exports = append(API[:len(API):len(API)], "EXPORTS_BUCKET")
+
+// ExportWorker is what the export worker needs.
+var ExportWorker = Exports

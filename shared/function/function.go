@@ -11,12 +11,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
 	"github.com/clientele/clientele/shared/mail"
@@ -34,9 +36,19 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	if cfg.MailFrom != "" {
 		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom)
 	}
+	store := dynamo.New(db, cfg.TableName, c, ids.New(c, nil))
+	var exporter *api.Exporter
+	if cfg.ExportsBucket != "" {
+		s3c := awsclient.S3(awsCfg, cfg.S3Endpoint)
+		exporter = &api.Exporter{
+			Worker: &export.Worker{Store: store, Uploader: export.NewUploader(s3c), Bucket: cfg.ExportsBucket, Log: log},
+			Links:  &export.Links{Presign: s3.NewPresignClient(s3c), Creds: awsCfg.Credentials, Bucket: cfg.ExportsBucket, TTL: cfg.ExportLinkTTL},
+		}
+	}
 	return api.Deps{
+		Exporter:   exporter,
 		Mailer:     mailer,
-		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
+		Store:      store,
 		Cursors:    cursors,
 		Clock:      c,
 		Log:        log,

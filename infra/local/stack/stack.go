@@ -66,6 +66,7 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"UsersFunction":     api.Users,
 	"ClientFunction":    api.Client,
 	"PagesFunction":     api.Pages,
+	"ExportsFunction":   api.Exports,
 }
 
 // Scheduled are the functions of template.yaml that no route reaches; the
@@ -73,6 +74,10 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 var Scheduled = map[string]string{
 	"RemindersFunction": "reminders",
 }
+
+// Streamed are the functions of template.yaml that the table's stream
+// triggers; the stack delivers their records itself (see stream.go).
+var Streamed = map[string]bool{"ExportWorkerFunction": true}
 
 // Options configure a stack.
 type Options struct {
@@ -101,6 +106,10 @@ type Stack struct {
 	dynFail   atomic.Pointer[func(op string) bool]
 	dynCalls  atomic.Int64
 	dynByOp   sync.Map // op -> *atomic.Int64
+	s3Fail    atomic.Pointer[func(*http.Request) bool]
+	s3Calls   atomic.Int64
+	S3        *s3.Client // the stack's client of its S3, for tests to read objects
+	stream    stream
 	listeners []*http.Server
 }
 
@@ -153,12 +162,22 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}`))
 			return
 		}
-		st.Dynamo.ServeHTTP(w, r)
+		st.serveDynamo(w, r, op)
 	}))
 	if err != nil {
 		return nil, err
 	}
-	s3URL, err := st.serve(gofakes3.New(s3mem.New()).Server())
+	s3h := gofakes3.New(s3mem.New()).Server()
+	s3URL, err := st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.s3Calls.Add(1)
+		if fail := st.s3Fail.Load(); fail != nil && (*fail)(r) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected fault</Message></Error>`))
+			return
+		}
+		s3h.ServeHTTP(w, r)
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +189,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: Table, CursorSecret: randomSecret(), Region: "us-east-1",
-		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, MailFrom: MailFrom}
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, MailFrom: MailFrom,
+		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
 	awsCfg, err := awsclient.Load(ctx, cfg, awsconfig.WithCredentialsProvider(
 		credentials.NewStaticCredentialsProvider("local", "local", "")),
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
@@ -188,6 +208,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	st.Store, st.deps = deps.Store, deps
+	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
+	st.stream.start(st.deliverExportJob)
 	st.db = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	if _, err = st.Store.UpdatePortal(ctx, Portal, func(cur clientele.Portal) (clientele.Portal, clientele.Changes, error) {
 		cur.Name = "Demo Portal"
@@ -213,7 +235,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	gw := &gateway{verifier: verifier, clock: clk, ids: ids.New(clk, nil)}
 	st.Routers = map[string]*httpapi.Router{}
 	for _, fn := range tmpl.Functions() {
-		if _, ok := Scheduled[fn]; ok {
+		if _, ok := Scheduled[fn]; ok || Streamed[fn] {
 			continue
 		}
 		build, ok := Functions[fn]
@@ -376,6 +398,7 @@ func (st *Stack) Token(portal, role, subject string) string {
 
 // Close stops the emulators.
 func (st *Stack) Close() {
+	st.stream.stop()
 	for _, s := range st.listeners {
 		_ = s.Close()
 	}

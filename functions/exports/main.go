@@ -1,0 +1,11 @@
+// Command exports is the Lambda function serving the exports and imports
+// routes of the API.
+package main
+
+import (
+	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/function"
+)
+
+func main() { function.Main(api.Exports, config.Exports) }
