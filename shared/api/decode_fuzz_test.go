@@ -20,6 +20,9 @@ func FuzzRequestBodies(f *testing.F) {
 		`{"dateFormat":"DD/MM/YYYY","dateSeparator":".","timeFormat":"24h","name":"\u0000"}`,
 		`{"name":"T","subject":"{{.PortalName}}","body":"{{ .InviteURL }}{{"}`,
 		`{"portalId":"demo","email":"A@B.co","password":"pw"}`,
+		`{"name":"Editor","permissions":{"tasks":["view","edit"],"wiki":["x"],"issues":null}}`,
+		`{"name":null,"permissions":{"tasks":["view","approve"]}}`,
+		`{"targetUserIds":["01JD0Q9A2B4C6D8E0F2G4H6J8K","01JD0Q9A2B4C6D8E0F2G4H6J8K"]}`,
 		`[]`, `{"a":1}{"b":2}`, `{"name":"x","name":"y"}`, ``, `null`, `"str"`,
 	}
 	for i, s := range seeds {
@@ -74,6 +77,33 @@ func FuzzRequestBodies(f *testing.F) {
 				checkTemplate(&fs, &t)
 				return fs.Err()
 			})
+		},
+		func(b []byte) error {
+			var in clientele.ProfileInput
+			return orValidate(httpapi.DecodeJSON(b, &in), func() error {
+				var fs clientele.Fields
+				if in.Name != nil {
+					if _, err := clientele.CleanName(*in.Name); err != nil {
+						fs.Add("name", "%v", err)
+					}
+				}
+				in.Permissions.Check("permissions", &fs)
+				return fs.Err()
+			})
+		},
+		func(b []byte) error {
+			var p clientele.ProfilePatch
+			return orValidate(httpapi.DecodeJSON(b, &p), func() error {
+				var fs clientele.Fields
+				p.Permissions.Value.Check("permissions", &fs)
+				return fs.Err()
+			})
+		},
+		func(b []byte) error {
+			var in struct {
+				TargetUserIDs []string `json:"targetUserIds"`
+			}
+			return httpapi.DecodeJSON(b, &in)
 		},
 		func(b []byte) error {
 			var in loginInput

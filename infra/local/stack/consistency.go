@@ -2,7 +2,9 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clientele/clientele/shared/clientele"
 )
 
 // CheckConsistency reads the whole table (a Scan: fine for a test helper,
@@ -22,6 +26,11 @@ import (
 //   - each user has its company's and projects' list copies, current, and
 //     no copy outlives its user or membership;
 //   - a company's userCount and a portal's seatsUsed equal a recount;
+//   - a profile's userCount equals a recount, every user's profile exists,
+//     and profile names have their guards;
+//   - a customization names only known modules and actions, and every list
+//     copy of a user carries exactly the user's customizations (what
+//     customizedPermissions shows in each list);
 //   - nothing is left half-deleted.
 func (st *Stack) CheckConsistency(ctx context.Context) ([]string, error) {
 	return st.check(ctx, false)
@@ -158,6 +167,24 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			bad("profile name guard %s points to no profile", pk)
 		}
 	}
+	// Customizations (what customizedPermissions shows): only known modules
+	// and actions, and every list copy of a user carries exactly the user's,
+	// so no list shows a flag the user item does not have.
+	for pk, u := range users {
+		for prid, raw := range customizations(u) {
+			var perms clientele.Permissions
+			var f clientele.Fields
+			if err := json.Unmarshal([]byte(raw), &perms); err != nil || !perms.Check("p", &f).Equal(perms) || f.Err() != nil {
+				bad("user %s has an invalid customization %s in project %s", pk, raw, prid)
+			}
+		}
+	}
+	for k, m := range members {
+		u, ok := users["P#"+portalOf(k)+"#U#"+sval(m, "id")]
+		if ok && !maps.Equal(customizations(m), customizations(u)) {
+			bad("list copy %s shows customizations %v, the user has %v", k, customizations(m), customizations(u))
+		}
+	}
 	// The reminder index holds exactly the invited users with a reminder left.
 	for pk, u := range users {
 		_, indexed := u["GSI5PK"]
@@ -262,6 +289,22 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	}
 	slices.Sort(problems)
 	return slices.Compact(problems), nil
+}
+
+// customizations maps project id to the customization (JSON) of a user
+// item or copy.
+func customizations(it map[string]types.AttributeValue) map[string]string {
+	out := map[string]string{}
+	if l, ok := it["projects"].(*types.AttributeValueMemberL); ok {
+		for _, e := range l.Value {
+			if m, ok := e.(*types.AttributeValueMemberM); ok {
+				if v, ok := m.Value["permissions"].(*types.AttributeValueMemberS); ok {
+					out[sval(m.Value, "projectId")] = v.Value
+				}
+			}
+		}
+	}
+	return out
 }
 
 func boolval(it map[string]types.AttributeValue, name string) bool {
