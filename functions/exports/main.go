@@ -8,4 +8,4 @@ import (
 	"github.com/clientele/clientele/shared/function"
 )
 
-func main() { function.Main(api.Exports, config.Exports) }
+func main() { function.Main(api.Exports, config.Exports, function.Exports) }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	function.Start(func(d api.Deps) any { return d.ExportWorker }, config.ExportWorker)
+	function.Start(func(d api.Deps) any { return d.ExportWorker }, config.ExportWorker, function.Exports)
 }

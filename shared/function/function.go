@@ -25,8 +25,12 @@ import (
 	"github.com/clientele/clientele/shared/pages"
 )
 
+// Option adds to a function's dependencies what only some functions need,
+// so that the others do not link it (S3, for one, adds most of a megabyte).
+type Option func(cfg config.Config, awsCfg aws.Config, d *api.Deps)
+
 // Build builds an API function's dependencies from its configuration.
-func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger) (api.Deps, error) {
+func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger, opts ...Option) (api.Deps, error) {
 	cursors, err := httpapi.NewCursors(cfg.CursorSecret)
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
@@ -36,25 +40,31 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	if cfg.MailFrom != "" {
 		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom)
 	}
-	store := dynamo.New(db, cfg.TableName, c, ids.New(c, nil))
-	var exporter *api.Exporter
-	if cfg.ExportsBucket != "" {
-		s3c := awsclient.S3(awsCfg, cfg.S3Endpoint)
-		exporter = &api.Exporter{
-			Worker: &export.Worker{Store: store, Uploader: export.NewUploader(s3c), Bucket: cfg.ExportsBucket, Log: log},
-			Links:  &export.Links{Presign: s3.NewPresignClient(s3c), Creds: awsCfg.Credentials, Bucket: cfg.ExportsBucket, TTL: cfg.ExportLinkTTL},
-		}
-	}
-	return api.Deps{
-		Exporter:   exporter,
+	d := api.Deps{
 		Mailer:     mailer,
-		Store:      store,
+		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
 		Cursors:    cursors,
 		Clock:      c,
 		Log:        log,
 		APIBaseURL: cfg.APIBaseURL,
 		CSRF:       pages.NewCSRF(cfg.CursorSecret, c.Now),
-	}, nil
+	}
+	for _, o := range opts {
+		o(cfg, awsCfg, &d)
+	}
+	return d, nil
+}
+
+// Exports gives the export functions their S3 uploader and link signer.
+func Exports(cfg config.Config, awsCfg aws.Config, d *api.Deps) {
+	if cfg.ExportsBucket == "" {
+		return
+	}
+	s3c := awsclient.S3(awsCfg, cfg.S3Endpoint)
+	d.Exporter = &api.Exporter{
+		Worker: &export.Worker{Store: d.Store, Uploader: export.NewUploader(s3c), Bucket: cfg.ExportsBucket, Log: d.Log},
+		Links:  &export.Links{Presign: s3.NewPresignClient(s3c), Creds: awsCfg.Credentials, Bucket: cfg.ExportsBucket, TTL: cfg.ExportLinkTTL},
+	}
 }
 
 // Logger is the JSON logger of every function.
@@ -68,7 +78,7 @@ func Logger(level string) *slog.Logger {
 
 // Deps builds a function's dependencies from the environment; required
 // lists its required variables (config.API, config.Mail, ...).
-func Deps(ctx context.Context, getenv func(string) string, required []string) (api.Deps, error) {
+func Deps(ctx context.Context, getenv func(string) string, required []string, opts ...Option) (api.Deps, error) {
 	cfg, err := config.Load(getenv, required...)
 	if err != nil {
 		return api.Deps{}, err
@@ -77,12 +87,12 @@ func Deps(ctx context.Context, getenv func(string) string, required []string) (a
 	if err != nil {
 		return api.Deps{}, err
 	}
-	return Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel))
+	return Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel), opts...)
 }
 
 // Init builds the router of an API function from the environment.
-func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string) (*httpapi.Router, error) {
-	deps, err := Deps(ctx, getenv, required)
+func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string, opts ...Option) (*httpapi.Router, error) {
+	deps, err := Deps(ctx, getenv, required, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +102,8 @@ func Init(ctx context.Context, getenv func(string) string, router func(api.Deps)
 // Main runs an API function: it is all a function's main does. A
 // configuration error ends the process at init with a message naming it,
 // which Lambda reports as an init failure.
-func Main(router func(api.Deps) *httpapi.Router, required []string) {
-	rt, err := Init(context.Background(), os.Getenv, router, required)
+func Main(router func(api.Deps) *httpapi.Router, required []string, opts ...Option) {
+	rt, err := Init(context.Background(), os.Getenv, router, required, opts...)
 	if err != nil {
 		exit(err)
 	}
@@ -102,8 +112,8 @@ func Main(router func(api.Deps) *httpapi.Router, required []string) {
 
 // Start runs a function that is not behind the API (a scheduled one):
 // handler builds its Lambda handler from the dependencies.
-func Start(handler func(api.Deps) any, required []string) {
-	deps, err := Deps(context.Background(), os.Getenv, required)
+func Start(handler func(api.Deps) any, required []string, opts ...Option) {
+	deps, err := Deps(context.Background(), os.Getenv, required, opts...)
 	if err != nil {
 		exit(err)
 	}

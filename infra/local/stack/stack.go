@@ -203,7 +203,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err = createResources(ctx, tmpl, awsCfg, cfg); err != nil {
 		return nil, err
 	}
-	deps, err := function.Build(cfg, awsCfg, clk, log)
+	deps, err := function.Build(cfg, awsCfg, clk, log, function.Exports)
 	if err != nil {
 		return nil, err
 	}
