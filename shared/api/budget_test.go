@@ -116,6 +116,10 @@ func TestRequestBudget(t *testing.T) {
 	// Users of c1, which is on p1.
 	var u1, u2, u3, session, prof string
 	unusedProfile := e.call("POST", "/v1/profiles", e.owner, map[string]any{"name": "Budget unused", "permissions": map[string]any{}}).String("id")
+	// A client on a custom profile, signed in, for /v1/me/projects.
+	customProfile := e.call("POST", "/v1/profiles", e.owner, map[string]any{"name": "Budget custom", "permissions": map[string]any{"tasks": []string{"view"}}}).String("id")
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "budget-custom@example.com", "companyId": c1, "projectIds": []string{p1}, "profileId": customProfile}), 201)
+	customSession := e.call("POST", "/v1/invites/"+inviteTokenOf(e, "budget-custom@example.com")+"/accept", "", map[string]any{"password": "budget password"}).String("token")
 	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, func(e *env) resp {
@@ -183,6 +187,13 @@ func TestRequestBudget(t *testing.T) {
 		budget{"DELETE /v1/projects/{projectId}/users/{userId}/permissions", "GetItem(user) + GetItem(profile, custom only) + TransactWriteItems(Put user, copies, history)", 2, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u3+"/permissions", e.owner, nil)
 		}},
+		budget{"GET /v1/me/projects (a user on a custom profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects + the profile, when a project has no customization): the permissions of every project in that one request", 3, func(e *env) resp {
+			r := e.call("GET", "/v1/me/projects", customSession, nil)
+			if items := r.JSON()["items"].([]any); len(items) != 1 || fmt.Sprint(items[0].(map[string]any)["permissions"]) != "map[tasks:[view]]" {
+				t.Fatalf("me/projects %s", r.Body)
+			}
+			return r
+		}},
 		budget{"PATCH /v1/projects/{projectId}/users/{userId}", "GetItem(project) + GetItem(user) + TransactWriteItems", 3, func(e *env) resp {
 			return e.call("PATCH", "/v1/projects/"+p1+"/users/"+u2, e.owner, map[string]any{"ratePerHour": 50})
 		}},
@@ -225,7 +236,7 @@ func TestRequestBudget(t *testing.T) {
 		budget{"PATCH /v1/me", "GetItem(session) + TransactGetItems(user, credential epoch) + GetItem(user) + TransactWriteItems(Put user, copies, history)", 4, func(e *env) resp {
 			return e.call("PATCH", "/v1/me", session, map[string]any{"timeFormat": "24h"})
 		}},
-		budget{"GET /v1/me/projects (a user on one project, built-in profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects, when on any) + GetItem(profile) once when on a custom profile (the user's customizations come with the user)", 3, func(e *env) resp {
+		budget{"GET /v1/me/projects (a user on one project, built-in profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects, when on any; the user's customizations come with the user)", 3, func(e *env) resp {
 			return e.call("GET", "/v1/me/projects", session, nil)
 		}},
 		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {

@@ -423,34 +423,19 @@ func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(me.Projects))
-	for i, p := range me.Projects {
-		ids[i] = p.ProjectID
-	}
-	projects, err := d.Store.ReadProjects(ctx, pid, ids)
+	// The projects and, if needed, the profile: one request.
+	projects, profile, err := d.Store.UserProjects(ctx, pid, me)
 	if err != nil {
 		return nil, err
 	}
 	out := List[MyProject]{Items: []MyProject{}}
-	var profile clientele.Permissions // read once, and only if a project needs it
 	for _, up := range me.Projects {
 		p, ok := projects[up.ProjectID]
 		if !ok {
 			continue
 		}
-		perms := up.Permissions
-		if perms == nil {
-			if profile == nil {
-				pr, err := d.Store.GetProfile(ctx, pid, me.ProfileID)
-				if err != nil {
-					return nil, err
-				}
-				profile = pr.Permissions
-			}
-			perms = profile
-		}
 		out.Items = append(out.Items, MyProject{ProjectID: p.ID, Name: p.Name, RatePerHour: up.RatePerHour,
-			Permissions: perms, CustomizedPermissions: up.Permissions != nil})
+			Permissions: clientele.Effective(profile, up), CustomizedPermissions: up.Permissions != nil})
 	}
 	return httpapi.JSON(200, out), nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/clientele/clientele/shared/clientele"
 )
 
@@ -66,4 +68,59 @@ func (s *Store) SetPermissions(ctx context.Context, pid, prid, uid string, perms
 			"customized":  {From: was != nil, To: is != nil},
 		}}, nil
 	}, nil)
+}
+
+// UserProjects reads the live projects of user u (in hand) and, when one
+// of them has no customization and u's profile is a custom one, that
+// profile, all in one TransactGetItems: u's effective permissions in every
+// project of u's cost one request. It returns the projects by id and the
+// profile's permissions (nil when none was needed).
+func (s *Store) UserProjects(ctx context.Context, pid string, u clientele.User) (map[string]clientele.Project, clientele.Permissions, error) {
+	projects := map[string]clientele.Project{}
+	if len(u.Projects) == 0 {
+		return projects, nil, nil
+	}
+	keys := make([]map[string]types.AttributeValue, 0, len(u.Projects)+1)
+	needProfile := false
+	for _, up := range u.Projects {
+		keys = append(keys, key(projectPK(pid, up.ProjectID), skMeta))
+		needProfile = needProfile || up.Permissions == nil
+	}
+	var profile clientele.Permissions
+	switch {
+	case !needProfile:
+	case u.ProfileID == clientele.BuiltInProfile:
+		profile = clientele.ViewOnly()
+	default:
+		keys = append(keys, key(profilePK(pid, u.ProfileID), skMeta))
+	}
+	got, err := s.getItems(ctx, keys...)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, item := range got[:len(u.Projects)] {
+		if item == nil {
+			continue
+		}
+		p, deleting, err := projectFromItem(item)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !deleting {
+			projects[p.ID] = p
+		}
+	}
+	if len(got) > len(u.Projects) {
+		// A profile with users cannot be deleted; were it missing, the user
+		// may do nothing rather than anything.
+		profile = clientele.Permissions{}
+		if item := got[len(u.Projects)]; item != nil {
+			p, err := profileFromItem(item)
+			if err != nil {
+				return nil, nil, err
+			}
+			profile = p.Permissions
+		}
+	}
+	return projects, profile, nil
 }
