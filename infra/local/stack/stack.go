@@ -100,6 +100,8 @@ type Stack struct {
 	Routes  []template.Route
 	db      *dynamodb.Client
 	Routers map[string]*httpapi.Router // by function logical id
+	// DynamoURL is the emulator's endpoint, for a client in another process.
+	DynamoURL string
 	deps    api.Deps
 
 	handler   http.Handler
@@ -207,7 +209,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Store, st.deps = deps.Store, deps
+	st.Store, st.deps, st.DynamoURL = deps.Store, deps, dynURL
 	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
 	st.stream.start(st.deliverExportJob)
 	st.db = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
