@@ -52,6 +52,10 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
+	profiles, err := d.profilesByName(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
 	companies := map[string]string{} // name key -> id ("" when created by this dry run)
 	joined := map[string]bool{}      // company id + project id known to be linked
 	seenEmails := map[string]bool{}  // within the file
@@ -64,8 +68,12 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 			continue
 		}
 		seenEmails[clientele.EmailKey(row.Email)] = true
+		profileID, ok := profiles[clientele.NameKey(row.Profile)]
+		if !ok {
+			fail("profile", "no profile named %q", row.Profile)
+			continue
+		}
 		var ups []clientele.UserProject
-		ok := true
 		for _, name := range row.Projects {
 			p, found := projects[clientele.NameKey(name)]
 			switch {
@@ -103,7 +111,7 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 			continue
 		}
 		now := d.Store.Now()
-		u := clientele.User{ID: d.Store.NewID(), Email: row.Email, Name: row.Name, CompanyID: cid, ProfileID: row.ProfileID,
+		u := clientele.User{ID: d.Store.NewID(), Email: row.Email, Name: row.Name, CompanyID: cid, ProfileID: profileID,
 			Status: clientele.Invited, PortalAccess: true, Projects: ups, Preferences: clientele.DefaultPreferences,
 			CreatedAt: now, UpdatedAt: now, Version: 1}
 		switch err := d.Store.CreateUser(ctx, pid, u, "", actor(r)); {
@@ -189,6 +197,26 @@ func (d Deps) importCompany(ctx context.Context, r *httpapi.Request, row cliente
 }
 
 // projectsByName reads the portal's projects by name key (paged).
+// profilesByName maps the portal's profiles by name key and by id (as an
+// import may name either); "" and the built-in profile map to it.
+func (d Deps) profilesByName(ctx context.Context, pid string) (map[string]string, error) {
+	b := clientele.BuiltInClientProfile()
+	out := map[string]string{"": b.ID, clientele.NameKey(b.ID): b.ID, clientele.NameKey(b.Name): b.ID}
+	var start map[string]string
+	for {
+		p, err := d.Store.ListProfiles(ctx, pid, 200, start)
+		if err != nil {
+			return nil, err
+		}
+		for _, pr := range p.Items {
+			out[clientele.NameKey(pr.Name)], out[clientele.NameKey(pr.ID)] = pr.ID, pr.ID
+		}
+		if start = p.Next; start == nil {
+			return out, nil
+		}
+	}
+}
+
 func (d Deps) projectsByName(ctx context.Context, pid string) (map[string]clientele.Project, error) {
 	out := map[string]clientele.Project{}
 	var start map[string]string

@@ -18,6 +18,7 @@ func (e *env) importCSV(file, query string) resp {
 func TestImport(t *testing.T) {
 	e := newUsersEnv(t)
 	e.addUser("existing@example.com")
+	prof := e.profile("Contributor", map[string]any{"tasks": []string{"view", "create"}})
 	file := strings.Join([]string{
 		"email,name,company,projects,ratePerHour,profile",
 		"ann@example.com,Ann Lee,Client Co,Hourly,120,client", // existing company, already on Hourly
@@ -31,6 +32,7 @@ func TestImport(t *testing.T) {
 		"frank@example.com,Frank,Client Co,,,admin",           // line 10: unknown profile
 		`"grace@example.com","Grace, ""G""",Client Co,,,`,     // quoted fields
 		"short,row", // line 12: field count
+		"hana@example.com,Hana,Client Co,,, contributor ", // a custom profile, by name
 	}, "\r\n") + "\r\n"
 	wantErrors := []string{"6 email", "7 projects", "8 ratePerHour", "9 email", "10 profile", "12 row"}
 
@@ -44,7 +46,7 @@ func TestImport(t *testing.T) {
 	want(t, real, 200)
 	for _, r := range []resp{dry, real} {
 		j := r.JSON()
-		if j["created"] != float64(4) || j["skipped"] != float64(1) || j["companiesCreated"] != float64(1) {
+		if j["created"] != float64(5) || j["skipped"] != float64(1) || j["companiesCreated"] != float64(1) {
 			t.Errorf("outcome %s", r.Body)
 		}
 		var got []string
@@ -62,8 +64,11 @@ func TestImport(t *testing.T) {
 	if !reflect.DeepEqual(dj, rj) {
 		t.Errorf("dry run %v\nreal run %v", dj, rj)
 	}
-	if n := users(); n != 5 {
-		t.Errorf("%d users, want 5", n)
+	if n := users(); n != 6 {
+		t.Errorf("%d users, want 6", n)
+	}
+	if h := e.call("GET", "/v1/users?q=hana", e.owner, nil).JSON()["items"].([]any)[0].(map[string]any); h["profileId"] != prof {
+		t.Errorf("hana's profile %v, want %s", h["profileId"], prof)
 	}
 	// Bob's new company is on both projects; his user on both.
 	q := e.call("GET", "/v1/users?q=bob", e.owner, nil).JSON()["items"].([]any)[0].(map[string]any)
@@ -84,7 +89,7 @@ func TestImport(t *testing.T) {
 
 	// Again: nothing changes.
 	again := e.importCSV(file, "").JSON()
-	if again["created"] != float64(0) || again["skipped"] != float64(5) || again["companiesCreated"] != float64(0) || users() != 5 {
+	if again["created"] != float64(0) || again["skipped"] != float64(6) || again["companiesCreated"] != float64(0) || users() != 6 {
 		t.Errorf("re-run %v", again)
 	}
 	e.consistent()

@@ -26,7 +26,7 @@ type ImportRow struct {
 	Company     string
 	Projects    []string // names, trimmed, without duplicates
 	RatePerHour *float64
-	ProfileID   string
+	Profile     string // a profile's name or id as written; "" for the built-in one
 }
 
 // ImportError is one problem of one row.
@@ -94,7 +94,7 @@ func ParseImport(body []byte) ([]ImportRow, []ImportError, error) {
 }
 
 func parseImportRow(line int, rec []string) (ImportRow, []ImportError) {
-	row := ImportRow{Line: line, ProfileID: BuiltInProfile}
+	row := ImportRow{Line: line}
 	var errs []ImportError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, ImportError{line, field, fmt.Sprintf(format, args...)})
@@ -141,8 +141,6 @@ func parseImportRow(line int, rec []string) (ImportRow, []ImportError) {
 			row.RatePerHour = &f
 		}
 	}
-	if p := strings.TrimSpace(rec[5]); p != "" && p != BuiltInProfile {
-		bad("profile", "no profile %q (imports assign the built-in profile %q)", p, BuiltInProfile)
-	}
+	row.Profile = strings.TrimSpace(rec[5])
 	return row, errs
 }
