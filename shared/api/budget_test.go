@@ -282,7 +282,7 @@ func TestRequestBudget(t *testing.T) {
 			exportID = r.String("id")
 			return r
 		}},
-		budget{"Export worker (one delivery, up to 500 users)", "UpdateItem(claim) + Query(GSI1 companies) and Query(GSI1 projects) per 200 + Query(GSI1 users) and UpdateItem(rowsWritten) per 500 users (per project file by project) + UpdateItem(ready); S3: multipart upload per 5 MiB part", 6, func(e *env) resp {
+		budget{"Export worker (one delivery, up to 500 users)", "UpdateItem(claim) + Query(GSI1 profiles), Query(GSI1 companies) and Query(GSI1 projects) per 200 + Query(GSI1 users) and UpdateItem(rowsWritten) per 500 users (per project file by project) + UpdateItem(ready); S3: multipart upload per 5 MiB part", 7, func(e *env) resp {
 			if err := e.st.InvokeExportWorker(context.Background(), e.jobEvent(exportID)); err != nil {
 				t.Fatal(err)
 			}

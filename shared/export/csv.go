@@ -73,13 +73,14 @@ type Row struct {
 type Names struct {
 	Companies map[string]string
 	Projects  map[string]string
+	Profiles  map[string]string // the profile column names the profile
 }
 
 // UserRow is the row of u. With project empty (the portal's file) the
 // project and ratePerHour columns list all of the user's projects, joined
 // by "; " in the same order; otherwise they hold that one project.
 func UserRow(u clientele.User, n Names, project string) Row {
-	r := Row{Email: u.Email, Company: n.Companies[u.CompanyID], Status: u.Status, Profile: u.ProfileID,
+	r := Row{Email: u.Email, Company: n.Companies[u.CompanyID], Status: u.Status, Profile: profileName(n, u.ProfileID),
 		PortalRate: num(u.PortalRate), InvitedAt: when(u.InvitedAt), AcceptedAt: when(u.AcceptedAt)}
 	if u.Name != nil {
 		r.Name = *u.Name
@@ -108,4 +109,12 @@ func when(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// profileName is the profile's name, or its id when the names are unknown.
+func profileName(n Names, id string) string {
+	if name, ok := n.Profiles[id]; ok {
+		return name
+	}
+	return id
 }

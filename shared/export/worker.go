@@ -38,6 +38,7 @@ type Store interface {
 	ListUsers(ctx context.Context, pid string, scope dynamo.UserScope, status, prefix string, limit int, start map[string]string) (dynamo.Page[clientele.User], error)
 	ListCompanies(ctx context.Context, pid, prefix string, limit int, start map[string]string) (dynamo.Page[clientele.Company], error)
 	ListProjects(ctx context.Context, pid string, limit int, start map[string]string) (dynamo.Page[clientele.Project], error)
+	ListProfiles(ctx context.Context, pid string, limit int, start map[string]string) (dynamo.Page[clientele.Profile], error)
 }
 
 var _ Store = (*dynamo.Store)(nil)
@@ -224,9 +225,22 @@ func (w *Worker) write(ctx context.Context, job clientele.Export, out io.Writer,
 // number of companies and projects, not of users) and the project ids in
 // list order.
 func (w *Worker) names(ctx context.Context, pid string) (Names, []string, error) {
-	n := Names{Companies: map[string]string{}, Projects: map[string]string{}}
+	b := clientele.BuiltInClientProfile()
+	n := Names{Companies: map[string]string{}, Projects: map[string]string{}, Profiles: map[string]string{b.ID: b.Name}}
 	var order []string
 	var start map[string]string
+	for {
+		p, err := w.Store.ListProfiles(ctx, pid, 200, start)
+		if err != nil {
+			return n, nil, err
+		}
+		for _, pr := range p.Items {
+			n.Profiles[pr.ID] = pr.Name
+		}
+		if start = p.Next; start == nil {
+			break
+		}
+	}
 	for {
 		p, err := w.Store.ListCompanies(ctx, pid, "", 200, start)
 		if err != nil {
