@@ -292,7 +292,7 @@ func TestRequestBudget(t *testing.T) {
 			return e.call("GET", "/v1/exports/"+exportID, e.owner, nil)
 		}},
 		budget{"GET /v1/exports", "Query(GSI1, newest first)", 1, func(e *env) resp { return e.call("GET", "/v1/exports", e.owner, nil) }},
-		budget{"POST /v1/imports (one new user; its existing company joins the project)", "Query(GSI1 projects) per 200 projects; per row: GetItem(email guard) + GetItem(company name guard) + GetItem(company) + TransactWriteItems(the user, as POST /v1/users writes it); a company off a row's project: + TransactGetItems + TransactWriteItems(add it); a new company: one TransactWriteItems(create, on its projects) instead", 6, func(e *env) resp {
+		budget{"POST /v1/imports (one new user; its existing company joins the project)", "Query(GSI1 projects) per 200 projects + Query(GSI1 profiles) per 200 profiles; per row: GetItem(email guard) + GetItem(company name guard) + GetItem(company) + TransactWriteItems(the user, as POST /v1/users writes it); a company off a row's project: + TransactGetItems + TransactWriteItems(add it); a new company: one TransactWriteItems(create, on its projects) instead", 7, func(e *env) resp {
 			return e.call("POST", "/v1/imports", e.owner, csvBody("email,name,company,projects,ratePerHour,profile\nimported@example.com,Imp,Budget one,Budget project,,\n"))
 		}},
 	)
