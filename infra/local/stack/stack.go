@@ -102,7 +102,7 @@ type Stack struct {
 	Routers map[string]*httpapi.Router // by function logical id
 	// DynamoURL is the emulator's endpoint, for a client in another process.
 	DynamoURL string
-	deps    api.Deps
+	deps      api.Deps
 
 	handler   http.Handler
 	dynFail   atomic.Pointer[func(op string) bool]
