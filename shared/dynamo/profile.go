@@ -66,11 +66,7 @@ func profileFromItem(item map[string]types.AttributeValue) (clientele.Profile, e
 func profileNotFound() error { return clientele.Errorf(clientele.NotFound, "no such profile") }
 
 func (s *Store) profileGuard(pid string, p clientele.Profile) txItem {
-	g := key(profileNamePK(pid, clientele.NameKey(p.Name)), skGuard)
-	g["type"], g["profileId"] = str("profile_name"), str(p.ID)
-	return s.put(g, "attribute_not_exists(PK)", nil, failWith(&clientele.Error{Code: clientele.Conflict,
-		Message: fmt.Sprintf("a profile named %q already exists", p.Name),
-		Fields:  []clientele.FieldError{{Field: "name", Message: "is already taken (names are compared without case)"}}}))
+	return s.nameGuard(profileNamePK(pid, clientele.NameKey(p.Name)), "profile_name", "profileId", p.ID, "a profile", p.Name)
 }
 
 // CreateProfile writes a new profile and reserves its name.
@@ -126,7 +122,7 @@ func (s *Store) UpdateProfile(ctx context.Context, pid, id string, change func(c
 				":sk": str(clientele.NameKey(next.Name) + "#" + id), ":now": str(fmtTime(now)), ":next": num(next.Version), ":v": num(cur.Version)},
 			failWith(errRetry))}
 		if clientele.NameKey(next.Name) != clientele.NameKey(cur.Name) {
-			items = append(items, s.profileGuard(pid, next), s.del(key(profileNamePK(pid, clientele.NameKey(cur.Name)), skGuard), "", nil, nil))
+			items = append(items, s.profileGuard(pid, next), s.dropGuard(profileNamePK(pid, clientele.NameKey(cur.Name))))
 		}
 		return next, s.transact(ctx, items, nil, 0)
 	})
@@ -152,7 +148,7 @@ func (s *Store) DeleteProfile(ctx context.Context, pid, id string, check func(cl
 		return struct{}{}, s.transact(ctx, []txItem{
 			s.del(key(profilePK(pid, id), skMeta), "version = :v AND userCount = :zero",
 				map[string]types.AttributeValue{":v": num(cur.Version), ":zero": num(0)}, failWith(errRetry)),
-			s.del(key(profileNamePK(pid, clientele.NameKey(cur.Name)), skGuard), "", nil, nil),
+			s.dropGuard(profileNamePK(pid, clientele.NameKey(cur.Name))),
 		}, nil, 0)
 	})
 	return err

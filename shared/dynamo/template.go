@@ -57,11 +57,7 @@ func templateNotFound() error {
 }
 
 func (s *Store) templateGuard(pid string, t clientele.InvitationTemplate) txItem {
-	g := key(templateNamePK(pid, clientele.NameKey(t.Name)), skGuard)
-	g["type"], g["templateId"] = str("template_name"), str(t.ID)
-	return s.put(g, "attribute_not_exists(PK)", nil, failWith(&clientele.Error{Code: clientele.Conflict,
-		Message: fmt.Sprintf("an invitation template named %q already exists", t.Name),
-		Fields:  []clientele.FieldError{{Field: "name", Message: "is already taken (names are compared without case)"}}}))
+	return s.nameGuard(templateNamePK(pid, clientele.NameKey(t.Name)), "template_name", "templateId", t.ID, "an invitation template", t.Name)
 }
 
 // CreateTemplate writes a new template and reserves its name.
@@ -106,8 +102,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, pid, id string, change func(
 		next.Version, next.UpdatedAt = cur.Version+1, &now
 		items := []txItem{s.put(templateToItem(pid, next), "version = :v", map[string]types.AttributeValue{":v": num(cur.Version)}, failWith(errRetry))}
 		if clientele.NameKey(next.Name) != clientele.NameKey(cur.Name) {
-			items = append(items, s.templateGuard(pid, next),
-				s.del(key(templateNamePK(pid, clientele.NameKey(cur.Name)), skGuard), "", nil, nil))
+			items = append(items, s.templateGuard(pid, next), s.dropGuard(templateNamePK(pid, clientele.NameKey(cur.Name))))
 		}
 		return next, s.transact(ctx, items, nil, 0)
 	})
@@ -127,7 +122,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, pid, id string, check func(c
 		}
 		return struct{}{}, s.transact(ctx, []txItem{
 			s.del(key(templatePK(pid, id), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(cur.Version)}, failWith(errRetry)),
-			s.del(key(templateNamePK(pid, clientele.NameKey(cur.Name)), skGuard), "", nil, nil),
+			s.dropGuard(templateNamePK(pid, clientele.NameKey(cur.Name))),
 			s.conditionCheck(key(portalPrefix(pid), skPortal), "attribute_not_exists(invitationTemplateId) OR invitationTemplateId <> :id",
 				map[string]types.AttributeValue{":id": str(id)},
 				failWith(clientele.Errorf(clientele.Conflict, "the portal sends its invitations with this template; choose another one first (PATCH /v1/portal invitationTemplateId)"))),
@@ -135,3 +130,16 @@ func (s *Store) DeleteTemplate(ctx context.Context, pid, id string, check func(c
 	})
 	return err
 }
+
+// nameGuard reserves a name (pk is its guard key) for the item of that id;
+// what names it ("a profile") words the conflict.
+func (s *Store) nameGuard(pk, typ, idAttr, id, what, name string) txItem {
+	g := key(pk, skGuard)
+	g["type"], g[idAttr] = str(typ), str(id)
+	return s.put(g, "attribute_not_exists(PK)", nil, failWith(&clientele.Error{Code: clientele.Conflict,
+		Message: fmt.Sprintf("%s named %q already exists", what, name),
+		Fields:  []clientele.FieldError{{Field: "name", Message: "is already taken (names are compared without case)"}}}))
+}
+
+// dropGuard frees the name whose guard key is pk.
+func (s *Store) dropGuard(pk string) txItem { return s.del(key(pk, skGuard), "", nil, nil) }
