@@ -123,17 +123,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	}
 	// Invitation templates: each with its name guard, each guard with its
 	// template, and a portal's chosen template present.
-	for pk, tpl := range templates {
-		g, ok := templateGuards["P#"+portalOf(pk)+"#TPLNAME#"+strings.ToLower(strings.Join(strings.Fields(sval(tpl, "name")), " "))]
-		if !ok || sval(g, "templateId") != sval(tpl, "id") {
-			bad("template %s has no name guard", pk)
-		}
-	}
-	for pk, g := range templateGuards {
-		if _, ok := templates["P#"+portalOf(pk)+"#TPL#"+sval(g, "templateId")]; !ok {
-			bad("template name guard %s points to no template", pk)
-		}
-	}
+	checkNamed("template", templates, templateGuards, "#TPL#", "#TPLNAME#", "templateId", portalOf, bad)
 	for pk, p := range portals {
 		if id := sval(p, "invitationTemplateId"); id != "" && id != "default" {
 			if _, ok := templates["P#"+portalOf(pk)+"#TPL#"+id]; !ok {
@@ -157,16 +147,8 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 		if n := nval(p, "userCount"); n != onProfile[pk] {
 			bad("profile %s counts %d users, %d are on it", pk, n, onProfile[pk])
 		}
-		g, ok := profileGuards["P#"+portalOf(pk)+"#PROFNAME#"+strings.ToLower(strings.Join(strings.Fields(sval(p, "name")), " "))]
-		if !ok || sval(g, "profileId") != sval(p, "id") {
-			bad("profile %s has no name guard", pk)
-		}
 	}
-	for pk, g := range profileGuards {
-		if _, ok := profiles["P#"+portalOf(pk)+"#PROFILE#"+sval(g, "profileId")]; !ok {
-			bad("profile name guard %s points to no profile", pk)
-		}
-	}
+	checkNamed("profile", profiles, profileGuards, "#PROFILE#", "#PROFNAME#", "profileId", portalOf, bad)
 	// Customizations (what customizedPermissions shows): only known modules
 	// and actions, and every list copy of a user carries exactly the user's,
 	// so no list shows a flag the user item does not have.
@@ -305,6 +287,23 @@ func customizations(it map[string]types.AttributeValue) map[string]string {
 		}
 	}
 	return out
+}
+
+// checkNamed checks that every item of a kind with a unique name has its
+// name guard, and every guard its item (keys P#<portal><infix><id|name key>).
+func checkNamed(kind string, items, guards map[string]map[string]types.AttributeValue, itemInfix, guardInfix, idAttr string,
+	portalOf func(string) string, bad func(string, ...any)) {
+	for pk, it := range items {
+		g, ok := guards["P#"+portalOf(pk)+guardInfix+clientele.NameKey(sval(it, "name"))]
+		if !ok || sval(g, idAttr) != sval(it, "id") {
+			bad("%s %s has no name guard", kind, pk)
+		}
+	}
+	for pk, g := range guards {
+		if _, ok := items["P#"+portalOf(pk)+itemInfix+sval(g, idAttr)]; !ok {
+			bad("%s name guard %s points to no %s", kind, pk, kind)
+		}
+	}
 }
 
 func boolval(it map[string]types.AttributeValue, name string) bool {
