@@ -14,6 +14,22 @@ func Track(ctx context.Context) context.Context {
 	return context.WithValue(ctx, key{}, new(atomic.Int64))
 }
 
+// Counter is a context that counts the calls made with it, for embedding
+// in a value that lives as long as the request (one allocation fewer per
+// request than Track). Set Context before use.
+type Counter struct {
+	context.Context
+	n atomic.Int64
+}
+
+// Value answers the counter's key and delegates the rest.
+func (c *Counter) Value(k any) any {
+	if k == (key{}) {
+		return &c.n
+	}
+	return c.Context.Value(k)
+}
+
 // Add counts one call; a no-op on an untracked context.
 func Add(ctx context.Context) {
 	if n, ok := ctx.Value(key{}).(*atomic.Int64); ok {

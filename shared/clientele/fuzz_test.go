@@ -2,16 +2,27 @@ package clientele
 
 import (
 	"encoding/json"
+	"net/mail"
 	"testing"
 )
 
-// FuzzNormalizeEmail: normalising is idempotent and a normal address is
-// always accepted again.
+// FuzzNormalizeEmail: normalising is idempotent, a normal address is
+// always accepted again, and the fast path takes only addresses that
+// mail.ParseAddress takes as they are.
 func FuzzNormalizeEmail(f *testing.F) {
-	for _, s := range []string{"a@x.com", " A@X.COM ", "a@b", "\"q\"@x.com", "a@xn--bcher-kva.example", "@", ""} {
+	for _, s := range []string{"a@x.com", " A@X.COM ", "a@b", "\"q\"@x.com", "a@xn--bcher-kva.example", "@", "",
+		"a.b@x.y", ".a@x.y", "a.@x.y", "a..b@x.y", "a@x..y", "a@.x", "a@x.", "a+b/c=d?e^f_g`h{i|j}k~l!#$%&'*@x-y.z", "a@b@c.d", "a@[1.2.3.4]", "(c)a@x.y", "a@x.y (c)"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if plainAddress(s) {
+			if a, err := mail.ParseAddress(s); err != nil || a.Name != "" || a.Address != s {
+				t.Fatalf("plainAddress(%q) but mail.ParseAddress: %+v, %v", s, a, err)
+			}
+		}
+		if ValidID(s) != idPattern.MatchString(s) {
+			t.Fatalf("ValidID(%q) = %v, the pattern says otherwise", s, ValidID(s))
+		}
 		n, err := NormalizeEmail(s)
 		if err != nil {
 			return

@@ -16,8 +16,8 @@ type Optional[T any] struct {
 // UnmarshalJSON is only called when the field is present, null included.
 func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		o.Null = true
+	// A repeated member replaces the earlier one: null, then a value, is the value.
+	if o.Null = bytes.Equal(bytes.TrimSpace(b), []byte("null")); o.Null {
 		return nil
 	}
 	return json.Unmarshal(b, &o.Value)

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -99,14 +100,24 @@ func NoContent() *Response {
 	return &Response{StatusCode: http.StatusNoContent, Headers: map[string]string{}}
 }
 
+// appender is a type with a hand-written JSON writer (see shared/jsonx).
+type appender interface{ AppendJSON([]byte) []byte }
+
 func encode(status int, contentType string, v any) *Response {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if a, ok := v.(appender); ok {
+		b = a.AppendJSON(make([]byte, 0, 1024))
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		// Only values of our own types are encoded; failing here is a bug.
 		b = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}`)
 		status, contentType = http.StatusInternalServerError, "application/problem+json"
 	}
-	return &Response{StatusCode: status, Body: string(b),
+	// b is not written again: the body is b itself, not a copy.
+	return &Response{StatusCode: status, Body: unsafe.String(unsafe.SliceData(b), len(b)),
 		Headers: map[string]string{"Content-Type": contentType}}
 }
 

@@ -11,12 +11,15 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clientele/clientele/shared/auth"
+	"github.com/clientele/clientele/shared/calls"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/idempotency"
+	"github.com/clientele/clientele/shared/jsonx"
 )
 
 // MaxBody is the largest request body accepted.
@@ -35,6 +38,21 @@ type Request struct {
 	Principal auth.Principal
 	pending   *idempotency.Record // set when the POST carries an unused Idempotency-Key
 	recorded  bool                // the handler wrote the record in its own transaction
+	ctx       requestContext
+}
+
+// requestContext is the context a request is served with: it counts the
+// DynamoDB calls (calls.Counter) and carries the request (FromContext).
+type requestContext struct {
+	calls.Counter
+	r *Request
+}
+
+func (c *requestContext) Value(k any) any {
+	if k == (requestKey{}) {
+		return c.r
+	}
+	return c.Counter.Value(k)
 }
 
 // Header returns a request header (API Gateway lower-cases their names).
@@ -86,9 +104,10 @@ func (r *Request) Bool(name string) (bool, error) {
 		Fields: []clientele.FieldError{{Field: name, Message: "must be true or false"}}}
 }
 
-// Body returns the raw body, enforcing the size limit.
+// Body returns the raw body, enforcing the size limit. The bytes are the
+// event's own string, not a copy: read them, never write them.
 func (r *Request) Body() ([]byte, error) {
-	body := []byte(r.Event.Body)
+	body := unsafe.Slice(unsafe.StringData(r.Event.Body), len(r.Event.Body))
 	if r.Event.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(body)) > MaxBody+3 {
 			return nil, tooLarge()
@@ -115,17 +134,39 @@ func (r *Request) Decode(v any) error {
 	if err != nil {
 		return err
 	}
-	mt, _, err := mime.ParseMediaType(r.Header("Content-Type"))
-	if err != nil || mt != "application/json" {
+	if !isJSON(r.Header("Content-Type")) {
 		return clientele.Errorf(clientele.UnsupportedMedia, "the body must be application/json")
 	}
 	return DecodeJSON(body, v)
 }
 
+// isJSON reports whether a Content-Type is application/json, without
+// parsing the common spellings.
+func isJSON(ct string) bool {
+	switch ct {
+	case "application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8":
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+// Decoder is a type with a hand-written JSON reader (see shared/jsonx).
+type Decoder interface{ DecodeJSON(*jsonx.Reader) }
+
 // DecodeJSON decodes one JSON object strictly into v.
 func DecodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return clientele.Errorf(clientele.Invalid, "a JSON body is required")
+	}
+	if d, ok := v.(Decoder); ok {
+		var r jsonx.Reader
+		r.Reset(body)
+		d.DecodeJSON(&r)
+		if err := r.Finish(); err != nil {
+			return decodeError(err)
+		}
+		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -145,7 +186,22 @@ func decodeError(err error) error {
 	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var xsyn *jsonx.SyntaxError
+	var xtyp *jsonx.TypeError
+	var xunk *jsonx.UnknownFieldError
 	switch {
+	case errors.Is(err, jsonx.ErrTrailing):
+		return clientele.Errorf(clientele.Invalid, "the body must hold exactly one JSON object")
+	case errors.As(err, &xsyn) && xsyn.Msg == "unexpected end of JSON input":
+		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (it ends early)")
+	case errors.As(err, &xsyn):
+		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (at byte %d)", xsyn.Offset)
+	case errors.As(err, &xtyp) && xtyp.Field == "":
+		return clientele.Errorf(clientele.Invalid, "the body must be a JSON object")
+	case errors.As(err, &xtyp):
+		return field(xtyp.Field, "must be "+xtyp.Want)
+	case errors.As(err, &xunk):
+		return field(xunk.Field, "is not a known field")
 	case errors.As(err, &syn):
 		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -87,12 +87,14 @@ func (rt *Router) Routes() []string {
 // an HTTP answer, so API Gateway never shows its own 500.
 func (rt *Router) Invoke(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
-	ctx = calls.Track(ctx)
 	r := &Request{Event: &ev, ID: ev.RequestContext.RequestID}
 	if r.ID == "" {
 		r.ID = fmt.Sprintf("local-%d", start.UnixNano())
 	}
-	ctx = context.WithValue(ctx, requestKey{}, r)
+	// The request is its own context: it counts DynamoDB calls and answers
+	// FromContext, with no allocation of its own.
+	r.ctx.Context, r.ctx.r = ctx, r
+	ctx = &r.ctx
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
@@ -265,7 +267,6 @@ func hash(parts ...string) string {
 
 // logRequest writes the one line per request: never a body, token or email.
 func (rt *Router) logRequest(ctx context.Context, r *Request, status int, err error, d time.Duration) {
-	// LogAttrs with typed attributes: no boxing of every value per request.
 	level, attrs := slog.LevelInfo, [7]slog.Attr{
 		slog.String("request_id", r.ID),
 		slog.String("route", r.Event.RouteKey),
@@ -278,5 +279,15 @@ func (rt *Router) logRequest(ctx context.Context, r *Request, status int, err er
 	if status >= 500 {
 		level, attrs[6], n = slog.LevelError, slog.String("error", fmt.Sprint(err)), 7
 	}
-	rt.log.LogAttrs(ctx, level, "request", attrs[:n]...)
+	// A record handed to the handler directly, as slog's own Logger would
+	// but without its runtime.Callers: the line has no source position.
+	h := rt.log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	rec := slog.NewRecord(time.Now(), level, "request", 0)
+	rec.AddAttrs(attrs[:n]...)
+	if err := h.Handle(ctx, rec); err != nil {
+		return // nowhere left to report it
+	}
 }
