@@ -100,13 +100,14 @@ func NoContent() *Response {
 	return &Response{StatusCode: http.StatusNoContent, Headers: map[string]string{}}
 }
 
-// appender is a type with a hand-written JSON writer (see shared/jsonx).
-type appender interface{ AppendJSON([]byte) []byte }
+// Appender is a type with a hand-written JSON writer (see shared/jsonx):
+// JSON answers with it without encoding/json.
+type Appender interface{ AppendJSON([]byte) []byte }
 
 func encode(status int, contentType string, v any) *Response {
 	var b []byte
 	var err error
-	if a, ok := v.(appender); ok {
+	if a, ok := v.(Appender); ok {
 		b = a.AppendJSON(make([]byte, 0, 1024))
 	} else {
 		b, err = json.Marshal(v)
