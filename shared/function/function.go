@@ -21,6 +21,7 @@ import (
 	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
+	"github.com/clientele/clientele/shared/logs"
 	"github.com/clientele/clientele/shared/mail"
 	"github.com/clientele/clientele/shared/pages"
 )
@@ -73,7 +74,7 @@ func Logger(level string) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+	return slog.New(logs.New(os.Stdout, l))
 }
 
 // Deps builds a function's dependencies from the environment; required

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/logs"
 )
 
 // The per-request overhead of the API without DynamoDB: decode, validate,
@@ -72,9 +75,10 @@ func benchEvent(r benchRoute) events.APIGatewayV2HTTPRequest {
 	return ev
 }
 
-// ours is this router with the three handlers.
-func ours() *httpapi.Router {
-	rt := httpapi.NewRouter(slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, clock.System{})
+// ours is this router with the three handlers and the functions' logger
+// (shared/logs: the same line slog.JSONHandler writes, written faster).
+func ours(logTo io.Writer) *httpapi.Router {
+	rt := httpapi.NewRouter(slog.New(logs.New(logTo, slog.LevelInfo)), nil, clock.System{})
 	rt.Handle("POST /v1/companies", httpapi.Write, func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in clientele.CompanyInput
 		if err := r.Decode(&in); err != nil {
@@ -111,7 +115,7 @@ func ours() *httpapi.Router {
 
 // proxied is the same served the common way: a net/http mux behind the
 // API Gateway proxy adapter, claims read from the proxied context.
-func proxied() *httpadapter.HandlerAdapterV2 {
+func proxied(logTo io.Writer) *httpadapter.HandlerAdapterV2 {
 	role := func(r *http.Request) (string, bool) {
 		ctx, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
 		if !ok || ctx.Authorizer == nil || ctx.Authorizer.JWT == nil || ctx.Authorizer.JWT.Claims["portal_id"] == "" {
@@ -186,7 +190,7 @@ func proxied() *httpadapter.HandlerAdapterV2 {
 	})
 	// The same one log line per request as this router writes, as an
 	// access-log middleware would (a production API logs every request).
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(logTo, nil))
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200}
@@ -214,11 +218,15 @@ func (w *statusWriter) WriteHeader(status int) {
 }
 
 // TestOverheadHandlersAgree: the two sides of the benchmark answer the same
-// statuses, and the same JSON bodies, so they are compared on equal work.
+// statuses and JSON bodies and log the same line (but its time and
+// latency), so they are compared on equal work.
 func TestOverheadHandlersAgree(t *testing.T) {
-	rt, px := ours(), proxied()
+	var ourLog, theirLog bytes.Buffer
+	rt, px := ours(&ourLog), proxied(&theirLog)
 	for _, r := range benchRoutes {
 		t.Run(r.name, func(t *testing.T) {
+			ourLog.Reset()
+			theirLog.Reset()
 			a, _ := rt.Invoke(context.Background(), benchEvent(r))
 			b, err := px.ProxyWithContext(context.Background(), benchEvent(r))
 			if err != nil {
@@ -236,12 +244,26 @@ func TestOverheadHandlersAgree(t *testing.T) {
 			if string(xs) != string(ys) {
 				t.Fatalf("bodies differ:\n%s\n%s", xs, ys)
 			}
+			var ol, tl map[string]any
+			if json.Unmarshal(ourLog.Bytes(), &ol) != nil || json.Unmarshal(theirLog.Bytes(), &tl) != nil {
+				t.Fatalf("log lines %q %q", ourLog.String(), theirLog.String())
+			}
+			for _, k := range []string{"time", "latency_ms"} {
+				if _, ok := ol[k]; !ok {
+					t.Fatalf("our line has no %s: %s", k, ourLog.String())
+				}
+				delete(ol, k)
+				delete(tl, k)
+			}
+			if !reflect.DeepEqual(ol, tl) {
+				t.Fatalf("log lines differ:\n%s%s", ourLog.String(), theirLog.String())
+			}
 		})
 	}
 }
 
 func benchOurs(r benchRoute) func(*testing.B) {
-	rt, ev := ours(), benchEvent(r)
+	rt, ev := ours(io.Discard), benchEvent(r)
 	return func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -253,7 +275,7 @@ func benchOurs(r benchRoute) func(*testing.B) {
 }
 
 func benchProxied(r benchRoute) func(*testing.B) {
-	px, ev := proxied(), benchEvent(r)
+	px, ev := proxied(io.Discard), benchEvent(r)
 	return func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -281,7 +303,7 @@ func BenchmarkOverheadRatio(b *testing.B) {
 	const rounds, perRound = 7, 20000
 	for _, r := range benchRoutes {
 		b.Run(r.name, func(b *testing.B) {
-			rt, px, ev := ours(), proxied(), benchEvent(r)
+			rt, px, ev := ours(io.Discard), proxied(io.Discard), benchEvent(r)
 			o := func() { _, _ = rt.Invoke(context.Background(), ev) }
 			p := func() { _, _ = px.ProxyWithContext(context.Background(), ev) }
 			best := func(f func(), cur float64) float64 {

@@ -14,19 +14,27 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// safe reports the ASCII bytes json.Marshal writes as they are: it
-// escapes control characters, the quote and the backslash, and <, > and &
-// (so that JSON can sit in HTML).
-var safe = func() (s [utf8.RuneSelf]bool) {
+// htmlSafe and logSafe are the ASCII bytes written as they are by
+// json.Marshal and by slog's JSON handler: both escape control
+// characters, the quote and the backslash; json.Marshal also escapes <, >
+// and & (so that JSON can sit in HTML).
+var htmlSafe, logSafe = func() (h, l [utf8.RuneSelf]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
-		s[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+		l[c] = c != '"' && c != '\\'
+		h[c] = l[c] && c != '<' && c != '>' && c != '&'
 	}
-	return s
+	return h, l
 }()
 
 // AppendString appends s as a JSON string, escaped as json.Marshal does:
 // invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029 are escaped.
-func AppendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s, &htmlSafe, true) }
+
+// AppendLogString appends s as log/slog's JSON handler quotes it: as
+// AppendString, but <, > and & as they are, and \b and \f as \u0008 and \u000c.
+func AppendLogString(dst []byte, s string) []byte { return appendString(dst, s, &logSafe, false) }
+
+func appendString(dst []byte, s string, safe *[utf8.RuneSelf]bool, shortBF bool) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -36,18 +44,18 @@ func AppendString(dst []byte, s string) []byte {
 				continue
 			}
 			dst = append(dst, s[start:i]...)
-			switch c {
-			case '\\', '"':
+			switch {
+			case c == '\\' || c == '"':
 				dst = append(dst, '\\', c)
-			case '\b':
+			case c == '\b' && shortBF:
 				dst = append(dst, '\\', 'b')
-			case '\f':
+			case c == '\f' && shortBF:
 				dst = append(dst, '\\', 'f')
-			case '\n':
+			case c == '\n':
 				dst = append(dst, '\\', 'n')
-			case '\r':
+			case c == '\r':
 				dst = append(dst, '\\', 'r')
-			case '\t':
+			case c == '\t':
 				dst = append(dst, '\\', 't')
 			default:
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])

@@ -44,6 +44,7 @@ import (
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
+	"github.com/clientele/clientele/shared/logs"
 	"github.com/clientele/clientele/shared/openapi"
 )
 
@@ -137,7 +138,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	log := slog.New(slog.NewJSONHandler(logOut, nil))
+	log := slog.New(logs.New(logOut, slog.LevelInfo))
 
 	tmplPath := opts.Template
 	if tmplPath == "" {
