@@ -8,6 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/truora/minidyn/server"
+
+	"github.com/clientele/clientele/infra/local/stack"
 )
 
 // faultReq is one request of the fault matrix and the status it answers
@@ -347,4 +351,70 @@ type csvBody string
 
 func importBody(project, company, email string) csvBody {
 	return csvBody("email,name,company,projects,ratePerHour,profile\n" + email + ",Imported," + company + "," + project + ",,\n")
+}
+
+// TestEmulatedFailures: minidyn's own failure emulation, the whole table
+// down (EmulateFailure) and then the table alone (EmulateFailureForTable),
+// for every write route: a 503 with Retry-After (per item for bulk adds),
+// never a 500, nothing half-written, and the same request completes once
+// the emulator is healthy again.
+func TestEmulatedFailures(t *testing.T) {
+	e := newUsersEnv(t)
+	e.st.HoldStream(true)
+	cases := faultCases(e)
+	fail := map[string]func(server.FailureCondition){
+		"EmulateFailure": e.st.Dynamo.EmulateFailure,
+		"EmulateFailureForTable": func(c server.FailureCondition) {
+			e.st.Dynamo.EmulateFailureForTable(stack.Table, c)
+		},
+	}
+	for name, set := range fail {
+		for _, r := range e.st.Routes {
+			if r.Method == "GET" {
+				continue
+			}
+			prepare, ok := cases[r.Key()]
+			if !ok {
+				t.Errorf("write route %s has no fault case", r.Key())
+				continue
+			}
+			t.Run(name+"/"+r.Key(), func(t *testing.T) {
+				req := prepare()
+				set(server.FailureConditionInternalServerError)
+				res, err := e.try(req.method, req.path, req.token, req.body)
+				set(server.FailureConditionNone)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case res.Status == 503 && res.Header.Get("Retry-After") != "":
+				case bulkRoutes[r.Key()] && res.Status == 207 && allUnavailable(res):
+				case r.Method == "POST" && strings.HasPrefix(r.Path, "/portal/") && res.Status == 503:
+					// The pages answer with an HTML error page.
+				default:
+					t.Fatalf("with DynamoDB failing: %d %s", res.Status, res.Body)
+				}
+				e.consistentMidway()
+				if again := e.call(req.method, req.path, req.token, req.body); again.Status != req.ok {
+					t.Fatalf("after the fault: %d %s", again.Status, again.Body)
+				}
+			})
+		}
+	}
+	e.consistent()
+}
+
+// TestIndexFailure: with only GSI1 failing (EmulateFailureForTable with an
+// index), the lists that query it answer 503 while reads by key still work.
+func TestIndexFailure(t *testing.T) {
+	e := newUsersEnv(t)
+	e.st.Dynamo.EmulateFailureForTable(stack.Table, server.FailureConditionInternalServerError, "GSI1")
+	list := e.call("GET", "/v1/companies", e.owner, nil)
+	one := e.call("GET", "/v1/companies/"+e.company, e.owner, nil)
+	e.st.Dynamo.EmulateFailureForTable(stack.Table, server.FailureConditionNone, "GSI1")
+	if list.Status != 503 || list.Header.Get("Retry-After") == "" {
+		t.Fatalf("list with GSI1 down: %d %s", list.Status, list.Body)
+	}
+	want(t, one, 200)
+	want(t, e.call("GET", "/v1/companies", e.owner, nil), 200)
 }
