@@ -31,7 +31,7 @@ func (b *lockedBuffer) String() string {
 
 // TestLogsCarryNoSecrets runs the client-user flows end to end (add,
 // invite, a failed email, accept, login, wrong logins, reset, reminders,
-// logout) and checks that no log line carries a password, a token, a
+// logout, the same through the pages, an export and its link) and checks that no log line carries a password, a token, a
 // code, an invitation link or an address.
 func TestLogsCarryNoSecrets(t *testing.T) {
 	var logs lockedBuffer
@@ -80,8 +80,19 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	wantPage(t, v.post("/portal/reset", url.Values{"csrf": {csrf(t, sent)}, "step": {"confirm"}, "portalId": {"demo"},
 		"email": {pageEmail}, "code": {pageCode}, "newPassword": {pageNew}}), 200)
 
+	// An export of everyone above, and its download link.
+	exportID := e.requestExport(map[string]any{"scope": "portal"})
+	e.waitExports()
+	ready := e.call("GET", "/v1/exports/"+exportID, e.owner, nil)
+	want(t, ready, 200)
+	link, err := url.Parse(ready.String("downloadUrl"))
+	if err != nil || link.Query().Get("X-Amz-Signature") == "" {
+		t.Fatalf("export: %s", ready.Body)
+	}
+
 	out := logs.String()
-	if !strings.Contains(out, `"route":"POST /portal/reset"`) || !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") {
+	if !strings.Contains(out, `"route":"POST /portal/reset"`) || !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") ||
+		!strings.Contains(out, "export: ready") || !strings.Contains(out, `"route":"GET /v1/exports/{exportId}"`) {
 		t.Fatal("the flow's requests were not logged; the test checks nothing")
 	}
 	secrets := map[string]string{
@@ -92,6 +103,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		"other address": "unlucky.person", "invitation link": "/portal/invite/demo.",
 		"page password": pagePassword, "page new password": pageNew, "page invitation": pageInvite,
 		"page reset code": `"` + pageCode + `"`, "page address": "page.person",
+		"download signature": link.Query().Get("X-Amz-Signature"), "download link": link.RawQuery,
 	}
 	lower := strings.ToLower(out)
 	for what, s := range secrets {
