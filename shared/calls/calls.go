@@ -9,14 +9,9 @@ import (
 
 type key struct{}
 
-// Track returns a context that counts the calls made with it.
-func Track(ctx context.Context) context.Context {
-	return context.WithValue(ctx, key{}, new(atomic.Int64))
-}
-
 // Counter is a context that counts the calls made with it, for embedding
-// in a value that lives as long as the request (one allocation fewer per
-// request than Track). Set Context before use.
+// in a value that lives as long as the request (so that counting costs no
+// allocation of its own). Set Context before use.
 type Counter struct {
 	context.Context
 	n atomic.Int64
