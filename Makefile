@@ -8,7 +8,9 @@ BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
 .PHONY: run test build lint clean fuzz load
 
-# make fuzz: each fuzz target for FUZZTIME (seed corpora also run in make test).
+# make fuzz: each fuzz target for FUZZTIME. Their seeds (f.Add) and the seed
+# corpora in each package's testdata/fuzz (inputs earlier fuzzing found
+# interesting) run in make test.
 FUZZTIME ?= 20s
 FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
