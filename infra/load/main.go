@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
@@ -57,8 +58,20 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&cfg.Requests, "n", 5000, "requests in all")
 	fs.IntVar(&cfg.Concurrency, "c", 32, "concurrent workers")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the request mix")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the run (stack and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
