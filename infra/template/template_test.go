@@ -108,7 +108,7 @@ var wantActions = map[string][]string{
 	"RemindersFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"ExportsFunction":   {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// The worker updates its job and queries user, company and project lists.
-	"ExportWorkerFunction": {"dynamodb:Query", "dynamodb:UpdateItem"},
+	"ExportWorkerFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
 
 // wantS3Actions is the exact set of S3 actions each function may use, all
@@ -314,39 +314,56 @@ func TestSchedules(t *testing.T) {
 
 // TestStreams: each stream-triggered function reads the table's stream
 // (NEW_IMAGE) one record at a time, filtered to what it handles, with
-// bounded retries and an on-failure destination, and has no other event.
+// bounded retries and an on-failure destination, through a plain event
+// source mapping; no function has a SAM stream or queue event, which would
+// bring a managed policy reading every stream or queue of the account.
 func TestStreams(t *testing.T) {
 	tmpl, _ := load(t)
 	if got := lookup(tmpl.raw, "Resources", "Table", "Properties", "StreamSpecification", "StreamViewType"); got != "NEW_IMAGE" {
 		t.Errorf("Table StreamViewType = %v, want NEW_IMAGE", got)
 	}
+	mappings := map[string][]any{} // function id -> its event source mappings
+	for _, res := range tmpl.raw["Resources"].(map[string]any) {
+		if lookup(res, "Type") == "AWS::Lambda::EventSourceMapping" {
+			fn, _ := lookup(res, "Properties", "FunctionName", "Ref").(string)
+			mappings[fn] = append(mappings[fn], lookup(res, "Properties"))
+		}
+	}
+	for _, id := range tmpl.Functions() {
+		events, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Events").(map[string]any)
+		for name, ev := range events {
+			if typ := lookup(ev, "Type"); typ == "DynamoDB" || typ == "SQS" || typ == "Kinesis" {
+				t.Errorf("%s: event %s is a SAM %v event (it brings a managed policy on Resource \"*\")", id, name, typ)
+			}
+		}
+		if _, ok := wantStreams[id]; !ok && len(mappings[id]) > 0 {
+			t.Errorf("%s has an event source mapping", id)
+		}
+	}
 	for id, pattern := range wantStreams {
 		t.Run(id, func(t *testing.T) {
-			events, _ := lookup(tmpl.raw, "Resources", id, "Properties", "Events").(map[string]any)
-			if len(events) != 1 {
-				t.Fatalf("events = %v, want exactly one DynamoDB stream", events)
+			if len(mappings[id]) != 1 {
+				t.Fatalf("event source mappings = %v, want exactly one", mappings[id])
 			}
-			for _, ev := range events {
-				filters, _ := lookup(ev, "Properties", "FilterCriteria", "Filters").([]any)
-				checks := []struct {
-					name      string
-					got, want any
-				}{
-					{"Type", lookup(ev, "Type"), "DynamoDB"},
-					{"Stream", lookup(ev, "Properties", "Stream"), map[string]any{"Fn::GetAtt": "Table.StreamArn"}},
-					{"BatchSize", lookup(ev, "Properties", "BatchSize"), float64(1)},
-					{"MaximumRetryAttempts", lookup(ev, "Properties", "MaximumRetryAttempts"), float64(2)},
-					{"Filters", len(filters), 1},
-					{"Pattern", lookup(ev, "Properties", "FilterCriteria", "Filters", "0"), nil},
-					{"OnFailure", lookup(ev, "Properties", "DestinationConfig", "OnFailure", "Destination"), map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}},
-				}
-				if len(filters) == 1 {
-					checks[5].got, checks[5].want = lookup(filters[0], "Pattern"), pattern
-				}
-				for _, c := range checks {
-					if !reflect.DeepEqual(c.got, c.want) {
-						t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
-					}
+			m := mappings[id][0]
+			filters, _ := lookup(m, "FilterCriteria", "Filters").([]any)
+			checks := []struct {
+				name      string
+				got, want any
+			}{
+				{"EventSourceArn", lookup(m, "EventSourceArn"), map[string]any{"Fn::GetAtt": "Table.StreamArn"}},
+				{"BatchSize", lookup(m, "BatchSize"), float64(1)},
+				{"MaximumRetryAttempts", lookup(m, "MaximumRetryAttempts"), float64(2)},
+				{"Filters", len(filters), 1},
+				{"Pattern", lookup(m, "FilterCriteria", "Filters", "0"), nil},
+				{"OnFailure", lookup(m, "DestinationConfig", "OnFailure", "Destination"), map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}},
+			}
+			if len(filters) == 1 {
+				checks[4].got, checks[4].want = lookup(filters[0], "Pattern"), pattern
+			}
+			for _, c := range checks {
+				if !reflect.DeepEqual(c.got, c.want) {
+					t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
 				}
 			}
 		})
@@ -464,6 +481,11 @@ func TestLeastPrivilege(t *testing.T) {
 	isTable := func(r any) bool {
 		return reflect.DeepEqual(r, tableARN) || reflect.DeepEqual(r, tableARNList)
 	}
+	// The stream is read only by the functions it triggers, only with the
+	// stream actions, and only this table's.
+	streamARN := map[string]any{"Fn::Sub": "${Table.Arn}/stream/*"}
+	streamActions := []any{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+	failuresARN := map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}
 
 	for _, id := range tmpl.Functions() {
 		t.Run(id, func(t *testing.T) {
@@ -501,7 +523,7 @@ func TestLeastPrivilege(t *testing.T) {
 					if len(acts) == 0 {
 						t.Errorf("%s: no Action", where)
 					}
-					dynamo, ses, s3 := false, false, false
+					dynamo, ses, s3, sqs := false, false, false, false
 					for _, a := range acts {
 						s, ok := a.(string)
 						switch {
@@ -522,12 +544,21 @@ func TestLeastPrivilege(t *testing.T) {
 						case "s3":
 							s3 = true
 							s3Actions = append(s3Actions, s)
+						case "sqs":
+							sqs = true
 						default:
-							t.Errorf("%s: Action %q is neither DynamoDB, SES nor S3", where, s)
+							t.Errorf("%s: Action %q is neither DynamoDB, SES, S3 nor SQS", where, s)
 						}
 					}
-					if (dynamo && ses) || (dynamo && s3) || (ses && s3) {
+					if n := len(slices.DeleteFunc([]bool{dynamo, ses, s3, sqs}, func(b bool) bool { return !b })); n > 1 {
 						t.Errorf("%s: actions of two services share a statement", where)
+					}
+					if sqs {
+						// Only the stream trigger's failed deliveries, to its queue.
+						_, streamed := wantStreams[id]
+						if res := asList(st["Resource"]); !streamed || !slices.Equal(acts, []any{"sqs:SendMessage"}) || len(res) != 1 || !reflect.DeepEqual(res[0], failuresARN) {
+							t.Errorf("%s: SQS %v on %v: only a stream-triggered function may sqs:SendMessage, to %v", where, acts, st["Resource"], failuresARN)
+						}
 					}
 					if s3 {
 						// Only the exports prefix, never the bucket or "*".
@@ -560,6 +591,12 @@ func TestLeastPrivilege(t *testing.T) {
 					for _, r := range res {
 						if r == "*" {
 							t.Errorf("%s: Resource \"*\"", where)
+						}
+						if reflect.DeepEqual(r, streamARN) {
+							if _, ok := wantStreams[id]; !ok || !slices.Equal(acts, streamActions) || len(res) != 1 {
+								t.Errorf("%s: %v on the stream: only a stream-triggered function reads it, with exactly %v", where, acts, streamActions)
+							}
+							continue
 						}
 						if dynamo && !isTable(r) && !isIndex(id, r) {
 							t.Errorf("%s: DynamoDB Resource %v is neither the table ARN nor its allowed index ARN", where, r)
