@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -63,14 +64,15 @@ func readMetric(name string) uint64 {
 }
 
 // The benchmark's DynamoDB runs in a child process (this test binary again,
-// with CLIENTELE_BENCH_DYNAMO=<users>): minidyn copies the whole table on
-// every Query, and in the same process its garbage would be measured as the
-// exporter's. The parent holds only the worker, its SDK clients and buffers.
+// with CLIENTELE_BENCH_DYNAMO=<users>,<jobs>): minidyn copies the index's
+// references on every Query, and in the same process its garbage would be
+// measured as the exporter's. The parent holds only the worker, its SDK
+// clients and buffers.
 const childEnv = "CLIENTELE_BENCH_DYNAMO"
 
 func TestMain(m *testing.M) {
-	if n := os.Getenv(childEnv); n != "" {
-		if err := serveDynamo(n); err != nil {
+	if arg := os.Getenv(childEnv); arg != "" {
+		if err := serveDynamo(arg); err != nil {
 			fmt.Fprintln(os.Stderr, "bench dynamo:", err)
 			os.Exit(1)
 		}
@@ -79,15 +81,30 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// serveDynamo seeds a stack with n users of portal "bench", prints its
-// DynamoDB endpoint and serves until stdin closes. The stack's own export
-// worker is held: the benchmark's jobs are for the parent's worker (with
-// the stream running, the child would export each job a second time, on
-// the emulator's cores, and race the parent for it).
-func serveDynamo(count string) error {
+// serveDynamo creates jobs pending portal export jobs of portal "bench"
+// and seeds n users in it, prints the DynamoDB endpoint and the job ids, and
+// serves until stdin closes.
+//
+// The jobs are created first: CreateExport is a transaction, and minidyn
+// deep-copies the whole table for each (its rollback snapshot), 9 GB at
+// 1,000,000 users. The stack's own export worker is held: the jobs are for
+// the parent's worker (with the stream running, the child would export
+// each job a second time, on the emulator's core, and race the parent for
+// it). The emulator's heap is 860 MB per 100,000 users: the child's
+// memory limit is 12 GiB (unless GOMEMLIMIT is set), so that at 1,000,000
+// it collects before doubling its 8.6 GB.
+func serveDynamo(arg string) error {
+	count, jobCount, _ := strings.Cut(arg, ",")
 	n, err := strconv.Atoi(count)
 	if err != nil {
 		return err
+	}
+	jobs, err := strconv.Atoi(jobCount)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(12 << 30)
 	}
 	ctx := context.Background()
 	st, err := stack.Start(ctx, stack.Options{})
@@ -96,12 +113,24 @@ func serveDynamo(count string) error {
 	}
 	defer st.Close()
 	st.HoldStream(true)
+	jobIDs := make([]string, jobs)
+	now := time.Now().UTC()
+	for i := range jobIDs {
+		jobIDs[i] = st.Store.NewID()
+		job := clientele.Export{ID: jobIDs[i], PortalID: "bench", Scope: clientele.ScopePortal, Status: clientele.ExportPending,
+			ObjectKey: "exports/bench.csv", CreatedAt: now, UpdatedAt: now}
+		if err := st.Store.CreateExport(ctx, job, nil); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	if err := bulkSeedUsers(ctx, st, "bench", benchUsers(n, st.Store.NewID)); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "bench dynamo: seeded %d users in %s\n", n, time.Since(start).Round(time.Millisecond))
+	runtime.GC()
+	fmt.Fprintf(os.Stderr, "bench dynamo: seeded %d users in %s, emulator heap %d MiB\n", n, time.Since(start).Round(time.Millisecond), liveBytes()>>20)
 	fmt.Println("DYNAMO=" + st.DynamoURL)
+	fmt.Println("JOBS=" + strings.Join(jobIDs, ","))
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }
@@ -118,11 +147,12 @@ func benchUsers(n int, newID func() string) []clientele.User {
 	return users
 }
 
-// childDynamo starts the child and returns a store on its table.
-func childDynamo(b *testing.B, n int) *dynamo.Store {
+// childDynamo starts the child with n users and jobs export jobs, and
+// returns a store on its table and the jobs' ids.
+func childDynamo(b *testing.B, n, jobs int) (*dynamo.Store, []string) {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", childEnv, n))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d", childEnv, n, jobs))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -137,20 +167,22 @@ func childDynamo(b *testing.B, n int) *dynamo.Store {
 	}
 	b.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(out)
-	url := ""
-	for sc.Scan() {
+	url, jobIDs := "", []string(nil)
+	for jobIDs == nil && sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "DYNAMO="); ok {
 			url = u
-			break
+		}
+		if j, ok := strings.CutPrefix(sc.Text(), "JOBS="); ok {
+			jobIDs = strings.Split(j, ",")
 		}
 	}
-	if url == "" {
+	if url == "" || len(jobIDs) != jobs {
 		b.Fatal("the child DynamoDB did not start")
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
 	c := clock.System{}
-	return dynamo.New(awsclient.DynamoDB(cfg, url), stack.Table, c, ids.New(c, nil))
+	return dynamo.New(awsclient.DynamoDB(cfg, url), stack.Table, c, ids.New(c, nil)), jobIDs
 }
 
 // page reads what the worker reads for a portal export, the same way (the
@@ -223,8 +255,6 @@ func BenchmarkExport(b *testing.B) {
 	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
 			ctx := context.Background()
-			store := childDynamo(b, n)
-			now := time.Now().UTC()
 			var s sink
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -235,8 +265,6 @@ func BenchmarkExport(b *testing.B) {
 			defer srv.Close()
 			s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + l.Addr().String()), UsePathStyle: true,
 				Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
-			const pageSize = 1000
-			w := &export.Worker{Store: store, Uploader: export.NewUploader(s3c), Bucket: "b", Log: slog.New(slog.DiscardHandler), PageSize: pageSize}
 			rounds := 2
 			if n >= 1_000_000 {
 				rounds = 1
@@ -244,6 +272,10 @@ func BenchmarkExport(b *testing.B) {
 			if r, err := strconv.Atoi(os.Getenv("CLIENTELE_BENCH_ROUNDS")); err == nil && r > 0 {
 				rounds = r
 			}
+
+			store, jobs := childDynamo(b, n, rounds*b.N)
+			const pageSize = 1000
+			w := &export.Worker{Store: store, Uploader: export.NewUploader(s3c), Bucket: "b", Log: slog.New(slog.DiscardHandler), PageSize: pageSize}
 
 			var peak, peakLive atomic.Uint64
 			var bestPage, bestExport time.Duration
@@ -262,11 +294,7 @@ func BenchmarkExport(b *testing.B) {
 						bestPage = d
 					}
 
-					job := clientele.Export{ID: store.NewID(), PortalID: "bench", Scope: clientele.ScopePortal, Status: clientele.ExportPending,
-						ObjectKey: "exports/bench.csv", CreatedAt: now, UpdatedAt: now}
-					if err := store.CreateExport(ctx, job, nil); err != nil {
-						b.Fatal(err)
-					}
+					id := jobs[exports]
 					runtime.GC()
 					base, baseLive := heapBytes(), liveBytes()
 					a0, o0 := readMetric("/gc/heap/allocs:bytes"), readMetric("/gc/heap/allocs:objects")
@@ -291,7 +319,7 @@ func BenchmarkExport(b *testing.B) {
 						}
 					}()
 					t0 = time.Now()
-					if err := w.Run(ctx, "bench", job.ID); err != nil {
+					if err := w.Run(ctx, "bench", id); err != nil {
 						b.Fatal(err)
 					}
 					d := time.Since(t0)
@@ -303,7 +331,7 @@ func BenchmarkExport(b *testing.B) {
 					if bestExport == 0 || d < bestExport {
 						bestExport = d
 					}
-					got2, err := store.GetExport(ctx, "bench", job.ID)
+					got2, err := store.GetExport(ctx, "bench", id)
 					if err != nil || got2.Status != clientele.ExportReady || got2.RowsWritten != n {
 						b.Fatalf("job %+v %v", got2, err)
 					}
