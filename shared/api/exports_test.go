@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/clientele/clientele/infra/local/stack"
 	"github.com/clientele/clientele/shared/export"
 )
 
@@ -396,5 +399,58 @@ func TestExportWorkerIdempotent(t *testing.T) {
 			t.Errorf("job %v", job)
 		}
 	})
+	e.st.HoldStream(false)
+}
+
+// TestExportS3FaultAtEachStep: with parts small enough for a 7-user file to
+// span several (S3 allows any size in a test's emulator), S3 goes down from
+// each request of the upload on in turn (create, each part, complete): the
+// delivery fails, no object appears and the job is not ready; once S3 is
+// back the redelivery writes the whole file, the same as a healthy run's.
+func TestExportS3FaultAtEachStep(t *testing.T) {
+	e := newExportsEnv(t)
+	e.st.HoldStream(true)
+	ctx := context.Background()
+	w := &export.Worker{Store: e.st.Store, Bucket: stack.Bucket, Log: slog.New(slog.DiscardHandler),
+		Uploader: transfermanager.New(e.st.S3, func(o *transfermanager.Options) {
+			o.PartSizeBytes, o.Concurrency, o.MultipartUploadThreshold = 256, 2, 256
+		})}
+	id := e.requestExport(map[string]any{"scope": "portal"})
+	before := e.st.S3Calls()
+	if err := w.Run(ctx, "demo", id); err != nil {
+		t.Fatal(err)
+	}
+	steps := int(e.st.S3Calls() - before)
+	healthy, _ := e.download(id)
+	if steps < 4 {
+		t.Fatalf("a healthy upload made %d S3 requests; want a multipart upload of several parts", steps)
+	}
+	t.Logf("a healthy upload: %d S3 requests, %d bytes", steps, len(healthy))
+	strip := func(b []byte) string { // the rows, in any order
+		var out []string
+		for _, r := range parseCSV(t, b) {
+			out = append(out, strings.Join(r, "|"))
+		}
+		sort.Strings(out)
+		return strings.Join(out, "\n")
+	}
+	for k := 1; k <= steps; k++ {
+		id := e.requestExport(map[string]any{"scope": "portal"})
+		var seen atomic.Int64
+		e.st.FailS3(func(*http.Request) bool { return seen.Add(1) >= int64(k) })
+		err := w.Run(ctx, "demo", id)
+		e.st.FailS3(nil)
+		job := e.call("GET", "/v1/exports/"+id, e.owner, nil).JSON()
+		if err == nil || job["status"] == "ready" || job["downloadUrl"] != nil || e.objectExists(id) {
+			t.Fatalf("S3 down from request %d/%d: err %v, job %v, object exists %v", k, steps, err, job, e.objectExists(id))
+		}
+		if err := w.Run(ctx, "demo", id); err != nil {
+			t.Fatalf("step %d/%d: redelivery: %v", k, steps, err)
+		}
+		body, _ := e.download(id)
+		if got, want := strip(body), strip(healthy); got != want {
+			t.Fatalf("step %d/%d: after the redelivery\n%s\nwant\n%s", k, steps, got, want)
+		}
+	}
 	e.st.HoldStream(false)
 }
