@@ -27,7 +27,19 @@ type Handler struct {
 
 // New returns a handler writing lines at level and above to w.
 func New(w io.Writer, level slog.Leveler) *Handler {
-	return &Handler{w: w, level: level, std: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})}
+	h := &Handler{w: w, level: level}
+	// slog's handler writes under the same lock, so that lines from both
+	// paths never interleave on a writer that is not safe for concurrent use.
+	h.std = slog.NewJSONHandler(lockedWriter{h}, &slog.HandlerOptions{Level: level})
+	return h
+}
+
+type lockedWriter struct{ h *Handler }
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.h.mu.Lock()
+	defer l.h.mu.Unlock()
+	return l.h.w.Write(p)
 }
 
 // Enabled reports whether lines of level are written.

@@ -3,10 +3,12 @@ package logs_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,3 +113,33 @@ func BenchmarkRequestLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestConcurrentLines: lines from both paths, written at once from many
+// goroutines to a writer that is not safe for concurrent use, come out
+// whole (run with -race).
+func TestConcurrentLines(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(logs.New(&buf, slog.LevelInfo))
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			for j := range 50 {
+				if j%2 == 0 {
+					l.Info("fast", "i", i, "j", j)
+				} else {
+					l.Info("slow", "err", errors.New("x"), slog.Group("g", "j", j))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) != 16*50 {
+		t.Fatalf("%d lines, want %d", len(lines), 16*50)
+	}
+	for _, line := range lines {
+		if !json.Valid(line) {
+			t.Fatalf("broken line %q", line)
+		}
+	}
+}
