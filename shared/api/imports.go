@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
@@ -202,36 +203,34 @@ func (d Deps) importCompany(ctx context.Context, r *httpapi.Request, row cliente
 func (d Deps) profilesByName(ctx context.Context, pid string) (map[string]string, error) {
 	b := clientele.BuiltInClientProfile()
 	out := map[string]string{"": b.ID, clientele.NameKey(b.ID): b.ID, clientele.NameKey(b.Name): b.ID}
-	var start map[string]string
-	for {
-		p, err := d.Store.ListProfiles(ctx, pid, 200, start)
-		if err != nil {
-			return nil, err
-		}
-		for _, pr := range p.Items {
+	err := dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Profile], error) {
+		return d.Store.ListProfiles(ctx, pid, 200, start)
+	}, func(ps []clientele.Profile) error {
+		for _, pr := range ps {
 			out[clientele.NameKey(pr.Name)], out[clientele.NameKey(pr.ID)] = pr.ID, pr.ID
 		}
-		if start = p.Next; start == nil {
-			return out, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 func (d Deps) projectsByName(ctx context.Context, pid string) (map[string]clientele.Project, error) {
 	out := map[string]clientele.Project{}
-	var start map[string]string
-	for {
-		p, err := d.Store.ListProjects(ctx, pid, 200, start)
-		if err != nil {
-			return nil, err
-		}
-		for _, pr := range p.Items {
+	err := dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Project], error) {
+		return d.Store.ListProjects(ctx, pid, 200, start)
+	}, func(ps []clientele.Project) error {
+		for _, pr := range ps {
 			if _, dup := out[clientele.NameKey(pr.Name)]; !dup {
 				out[clientele.NameKey(pr.Name)] = pr
 			}
 		}
-		if start = p.Next; start == nil {
-			return out, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

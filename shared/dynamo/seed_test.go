@@ -53,3 +53,50 @@ func attrS(v *server.AttributeValue) string {
 	}
 	return *v.S
 }
+
+func TestEachPage(t *testing.T) {
+	pages := []Page[int]{{Items: []int{1, 2}, Next: map[string]string{"k": "1"}}, {Items: []int{3}, Next: map[string]string{"k": "2"}}, {Items: []int{4}}}
+	stop := fmt.Errorf("stop")
+	tests := []struct {
+		name     string
+		failList int // page whose read fails (-1: none)
+		failEach int // page whose items fail (-1: none)
+		want     []int
+		err      error
+	}{
+		{"all pages", -1, -1, []int{1, 2, 3, 4}, nil},
+		{"read fails", 1, -1, []int{1, 2}, stop},
+		{"each fails", -1, 1, []int{1, 2, 3}, stop},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int
+			calls := 0
+			err := EachPage(func(start map[string]string) (Page[int], error) {
+				i := calls
+				calls++
+				if want := map[string]string(nil); i > 0 {
+					want = pages[i-1].Next
+					if start["k"] != want["k"] {
+						t.Fatalf("page %d read from %v, want %v", i, start, want)
+					}
+				} else if start != nil {
+					t.Fatalf("first page read from %v", start)
+				}
+				if i == tt.failList {
+					return Page[int]{}, stop
+				}
+				return pages[i], nil
+			}, func(items []int) error {
+				got = append(got, items...)
+				if calls-1 == tt.failEach {
+					return stop
+				}
+				return nil
+			})
+			if err != tt.err || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %v, %v; want %v, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

@@ -280,6 +280,24 @@ type Page[T any] struct {
 	Next  map[string]string // the key to resume from; nil on the last page
 }
 
+// EachPage reads a listing from its first page to its last, handing each
+// page's items to each; it stops at the first error of either.
+func EachPage[T any](list func(start map[string]string) (Page[T], error), each func([]T) error) error {
+	var start map[string]string
+	for {
+		p, err := list(start)
+		if err != nil {
+			return err
+		}
+		if err := each(p.Items); err != nil {
+			return err
+		}
+		if start = p.Next; start == nil {
+			return nil
+		}
+	}
+}
+
 // query runs one Query page and converts its items.
 func query[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, start map[string]string, conv func(map[string]types.AttributeValue) (T, error)) (Page[T], error) {
 	in.TableName = &s.table

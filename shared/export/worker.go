@@ -165,13 +165,10 @@ func (w *Worker) write(ctx context.Context, job clientele.Export, out io.Writer,
 		size = DefaultPageSize
 	}
 	page := func(c *CSV, scope dynamo.UserScope, project string) error {
-		var start map[string]string
-		for {
-			p, err := w.Store.ListUsers(ctx, job.PortalID, scope, "", "", size, start)
-			if err != nil {
-				return err
-			}
-			for _, u := range p.Items {
+		return dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.User], error) {
+			return w.Store.ListUsers(ctx, job.PortalID, scope, "", "", size, start)
+		}, func(users []clientele.User) error {
+			for _, u := range users {
 				if err := c.Write(UserRow(u, names, project)); err != nil {
 					return err
 				}
@@ -179,14 +176,9 @@ func (w *Worker) write(ctx context.Context, job clientele.Export, out io.Writer,
 			if err := c.Flush(); err != nil {
 				return err
 			}
-			*rows += len(p.Items)
-			if err := w.Store.ExportProgress(ctx, job.PortalID, job.ID, job.Attempt, *rows); err != nil {
-				return err
-			}
-			if start = p.Next; start == nil {
-				return nil
-			}
-		}
+			*rows += len(users)
+			return w.Store.ExportProgress(ctx, job.PortalID, job.ID, job.Attempt, *rows)
+		})
 	}
 	if job.Scope == clientele.ScopePortal {
 		c, err := NewCSV(out)
@@ -228,42 +220,34 @@ func (w *Worker) names(ctx context.Context, pid string) (Names, []string, error)
 	b := clientele.BuiltInClientProfile()
 	n := Names{Companies: map[string]string{}, Projects: map[string]string{}, Profiles: map[string]string{b.ID: b.Name}}
 	var order []string
-	var start map[string]string
-	for {
-		p, err := w.Store.ListProfiles(ctx, pid, 200, start)
-		if err != nil {
-			return n, nil, err
+	err := dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Profile], error) {
+		return w.Store.ListProfiles(ctx, pid, 200, start)
+	}, func(ps []clientele.Profile) error {
+		for _, p := range ps {
+			n.Profiles[p.ID] = p.Name
 		}
-		for _, pr := range p.Items {
-			n.Profiles[pr.ID] = pr.Name
-		}
-		if start = p.Next; start == nil {
-			break
-		}
+		return nil
+	})
+	if err == nil {
+		err = dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Company], error) {
+			return w.Store.ListCompanies(ctx, pid, "", 200, start)
+		}, func(cs []clientele.Company) error {
+			for _, c := range cs {
+				n.Companies[c.ID] = c.Name
+			}
+			return nil
+		})
 	}
-	for {
-		p, err := w.Store.ListCompanies(ctx, pid, "", 200, start)
-		if err != nil {
-			return n, nil, err
-		}
-		for _, c := range p.Items {
-			n.Companies[c.ID] = c.Name
-		}
-		if start = p.Next; start == nil {
-			break
-		}
+	if err == nil {
+		err = dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Project], error) {
+			return w.Store.ListProjects(ctx, pid, 200, start)
+		}, func(ps []clientele.Project) error {
+			for _, p := range ps {
+				n.Projects[p.ID] = p.Name
+				order = append(order, p.ID)
+			}
+			return nil
+		})
 	}
-	for {
-		p, err := w.Store.ListProjects(ctx, pid, 200, start)
-		if err != nil {
-			return n, nil, err
-		}
-		for _, pr := range p.Items {
-			n.Projects[pr.ID] = pr.Name
-			order = append(order, pr.ID)
-		}
-		if start = p.Next; start == nil {
-			return n, order, nil
-		}
-	}
+	return n, order, err
 }
