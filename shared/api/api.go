@@ -70,18 +70,7 @@ type appendedList[T any] List[T]
 
 func (l appendedList[T]) AppendJSON(b []byte) []byte {
 	b = append(b, `{"items":`...)
-	if l.Items == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, it := range l.Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = any(it).(httpapi.Appender).AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonx.AppendArray(b, l.Items, func(b []byte, it T) []byte { return any(it).(httpapi.Appender).AppendJSON(b) })
 	b = append(b, `,"nextCursor":`...)
 	b = jsonx.AppendStringPtr(b, l.NextCursor)
 	return append(b, '}')

@@ -112,18 +112,7 @@ func (u User) AppendJSON(b []byte) []byte {
 	b = append(b, `,"portalRate":`...)
 	b = jsonx.AppendFloatPtr(b, u.PortalRate)
 	b = append(b, `,"projects":`...)
-	if u.Projects == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, p := range u.Projects {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = p.AppendJSON(b)
-		}
-		b = append(b, ']')
-	}
+	b = jsonx.AppendArray(b, u.Projects, func(b []byte, p UserProject) []byte { return p.AppendJSON(b) })
 	b = append(b, `,"invite":`...)
 	if u.Invite == nil {
 		b = append(b, "null"...)

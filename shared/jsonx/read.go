@@ -353,70 +353,60 @@ func (r *Reader) String(s *string) {
 }
 
 // StringPtr reads a string or null (nil).
-func (r *Reader) StringPtr(s **string) {
-	if r.Null() {
-		*s = nil
-		return
-	}
-	if *s == nil {
-		*s = new(string)
-	}
-	r.String(*s)
-}
+func (r *Reader) StringPtr(s **string) { readPtr(r, s, (*Reader).String) }
 
 // Float reads a number; null leaves *f as it is.
 func (r *Reader) Float(f *float64) {
-	switch c := r.peek(); {
-	case c == '-' || '0' <= c && c <= '9':
-		tok := r.number()
-		if r.err != nil {
-			return
-		}
-		v, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(tok), len(tok)), 64)
-		if err != nil {
+	if tok, ok := r.numberToken(); ok {
+		if v, err := strconv.ParseFloat(tok, 64); err != nil {
 			r.semantic(&TypeError{Field: r.field(), Want: "a number"})
-			return
+		} else {
+			*f = v
 		}
-		*f = v
-	case c == 'n':
-		r.literal("null")
-	default:
-		r.typeError("a number")
 	}
 }
 
 // FloatPtr reads a number or null (nil).
-func (r *Reader) FloatPtr(f **float64) {
-	if r.Null() {
-		*f = nil
-		return
-	}
-	if *f == nil {
-		*f = new(float64)
-	}
-	r.Float(*f)
-}
+func (r *Reader) FloatPtr(f **float64) { readPtr(r, f, (*Reader).Float) }
 
 // Int reads an integer (a number with a fraction or exponent is a type
 // error, as with encoding/json); null leaves *n as it is.
 func (r *Reader) Int(n *int) {
+	if tok, ok := r.numberToken(); ok {
+		if v, err := strconv.ParseInt(tok, 10, strconv.IntSize); err != nil {
+			r.semantic(&TypeError{Field: r.field(), Want: "a number"})
+		} else {
+			*n = int(v)
+		}
+	}
+}
+
+// numberToken reads a number and returns its text; null (read, nothing
+// returned) and other kinds (a type error) report false.
+func (r *Reader) numberToken() (string, bool) {
 	switch c := r.peek(); {
 	case c == '-' || '0' <= c && c <= '9':
 		tok := r.number()
-		if r.err != nil {
-			return
-		}
-		v, err := strconv.ParseInt(unsafe.String(unsafe.SliceData(tok), len(tok)), 10, strconv.IntSize)
-		if err != nil {
-			r.semantic(&TypeError{Field: r.field(), Want: "a number"})
-			return
-		}
-		*n = int(v)
+		return unsafe.String(unsafe.SliceData(tok), len(tok)), r.err == nil
 	case c == 'n':
 		r.literal("null")
 	default:
 		r.typeError("a number")
 	}
+	return "", false
+}
+
+// readPtr reads a value or null (nil) into *p, as encoding/json fills a
+// pointer: into the value already there, if any.
+func readPtr[T any](r *Reader, p **T, read func(*Reader, *T)) {
+	if r.Null() {
+		*p = nil
+		return
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	read(r, *p)
 }
 
 // Bool reads true or false; null leaves *b as it is.

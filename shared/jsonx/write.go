@@ -92,16 +92,20 @@ func AppendStringPtr(dst []byte, s *string) []byte {
 }
 
 // AppendStrings appends a string array; nil is null, as json.Marshal has it.
-func AppendStrings(dst []byte, ss []string) []byte {
-	if ss == nil {
+func AppendStrings(dst []byte, ss []string) []byte { return AppendArray(dst, ss, AppendString) }
+
+// AppendArray appends items as a JSON array, each with appendOne; nil is
+// null, as json.Marshal has it.
+func AppendArray[T any](dst []byte, items []T, appendOne func([]byte, T) []byte) []byte {
+	if items == nil {
 		return append(dst, "null"...)
 	}
 	dst = append(dst, '[')
-	for i, s := range ss {
+	for i, it := range items {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = AppendString(dst, s)
+		dst = appendOne(dst, it)
 	}
 	return append(dst, ']')
 }
