@@ -12,6 +12,7 @@ import (
 	"github.com/truora/minidyn/server"
 
 	"github.com/clientele/clientele/infra/local/stack"
+	"github.com/clientele/clientele/infra/template"
 )
 
 // faultReq is one request of the fault matrix and the status it answers
@@ -232,16 +233,7 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 func TestFaultMatrix(t *testing.T) {
 	e := newUsersEnv(t)
 	e.st.HoldStream(true) // the export worker's requests would mix with the counted ones
-	cases := faultCases(e)
-	for _, r := range e.st.Routes {
-		if r.Method == "GET" {
-			continue
-		}
-		prepare, ok := cases[r.Key()]
-		if !ok {
-			t.Errorf("write route %s has no fault case", r.Key())
-			continue
-		}
+	eachWriteRoute(t, e, faultCases(e), func(r template.Route, prepare func() faultReq) {
 		t.Run(r.Key(), func(t *testing.T) {
 			req := prepare()
 			before := e.st.DynamoCalls()
@@ -281,7 +273,7 @@ func TestFaultMatrix(t *testing.T) {
 				e.consistentMidway()
 			}
 		})
-	}
+	})
 	e.consistent()
 }
 
@@ -369,15 +361,7 @@ func TestEmulatedFailures(t *testing.T) {
 		},
 	}
 	for name, set := range fail {
-		for _, r := range e.st.Routes {
-			if r.Method == "GET" {
-				continue
-			}
-			prepare, ok := cases[r.Key()]
-			if !ok {
-				t.Errorf("write route %s has no fault case", r.Key())
-				continue
-			}
+		eachWriteRoute(t, e, cases, func(r template.Route, prepare func() faultReq) {
 			t.Run(name+"/"+r.Key(), func(t *testing.T) {
 				req := prepare()
 				set(server.FailureConditionInternalServerError)
@@ -399,9 +383,27 @@ func TestEmulatedFailures(t *testing.T) {
 					t.Fatalf("after the fault: %d %s", again.Status, again.Body)
 				}
 			})
-		}
+		})
 	}
 	e.consistent()
+}
+
+// eachWriteRoute calls f with every write route of template.yaml and its
+// case (build cases once per test: they number the names they make); a
+// write route without a case fails the test.
+func eachWriteRoute(t *testing.T, e usersEnv, cases map[string]func() faultReq, f func(r template.Route, prepare func() faultReq)) {
+	t.Helper()
+	for _, r := range e.st.Routes {
+		if r.Method == "GET" {
+			continue
+		}
+		prepare, ok := cases[r.Key()]
+		if !ok {
+			t.Errorf("write route %s has no fault case", r.Key())
+			continue
+		}
+		f(r, prepare)
+	}
 }
 
 // TestIndexFailure: with only GSI1 failing (EmulateFailureForTable with an
