@@ -6,7 +6,7 @@ MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test build lint clean fuzz load
+.PHONY: run test deps build lint clean fuzz load
 
 # make fuzz: each fuzz target for FUZZTIME. Their seeds (f.Add) and the seed
 # corpora in each package's testdata/fuzz (inputs earlier fuzzing found
@@ -21,7 +21,11 @@ FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 run:
 	$(GO) run ./infra/local run
 
-test:
+# make deps: Java, Chromium and DynamoDB Local where missing (infra/deps).
+deps:
+	@infra/deps
+
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
 

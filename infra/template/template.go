@@ -206,9 +206,9 @@ func (t *Template) EnvVars(function string) map[string]string {
 }
 
 // CreateTableInput builds the CreateTable request of the Table resource, so the
-// local emulator creates the very table the template deploys. TTL, PITR,
-// encryption and deletion protection are not part of CreateTable (or not
-// emulated) and are left out.
+// local emulator creates the very table the template deploys, its stream
+// included. TTL, PITR, encryption and deletion protection are not part of
+// CreateTable (or not emulated) and are left out.
 func (t *Template) CreateTableInput(tableName string) (*dynamodb.CreateTableInput, error) {
 	tbl, err := t.cfn.GetDynamoDBTableWithName(tableID)
 	if err != nil {
@@ -224,6 +224,9 @@ func (t *Template) CreateTableInput(tableName string) (*dynamodb.CreateTableInpu
 		TableName:   aws.String(tableName),
 		BillingMode: ddbtypes.BillingModePayPerRequest,
 		KeySchema:   keySchema(tbl.KeySchema),
+	}
+	if ss := tbl.StreamSpecification; ss != nil {
+		in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(ss.StreamViewType)}
 	}
 	for _, a := range tbl.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
@@ -245,6 +248,94 @@ func (t *Template) CreateTableInput(tableName string) (*dynamodb.CreateTableInpu
 		})
 	}
 	return in, nil
+}
+
+// EventSourceMapping is an AWS::Lambda::EventSourceMapping of the template,
+// with Lambda's defaults where the template leaves a property out.
+type EventSourceMapping struct {
+	ID                             string // logical id
+	Source                         string // logical id of the table whose stream it reads (EventSourceArn: !GetAtt X.StreamArn)
+	Enabled                        bool
+	StartingPosition               string // LATEST or TRIM_HORIZON
+	BatchSize                      int    // 100 when left out
+	MaximumRetryAttempts           int    // -1 (the default): until the record expires
+	MaximumRecordAgeInSeconds      int    // -1 (the default): no limit
+	BisectBatchOnFunctionError     bool
+	MaximumBatchingWindowInSeconds int
+	TumblingWindowInSeconds        int
+	FunctionResponseTypes          []string
+	Filters                        []string // FilterCriteria patterns (JSON), ORed; none passes every record
+	OnFailure                      string   // logical id of DestinationConfig.OnFailure's resource; "" for none
+}
+
+// EventSourceMapping returns the one event source mapping that invokes
+// function. FunctionName, EventSourceArn and the destination are intrinsics,
+// read from the raw view; the rest from the typed one.
+func (t *Template) EventSourceMapping(function string) (EventSourceMapping, error) {
+	var ids []string
+	resources, _ := t.raw["Resources"].(map[string]any)
+	for id, res := range resources {
+		if lookup(res, "Type") == "AWS::Lambda::EventSourceMapping" && refName(lookup(res, "Properties", "FunctionName")) == function {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		return EventSourceMapping{}, fmt.Errorf("event source mapping of %s: the template declares %d, want one", function, len(ids))
+	}
+	id := ids[0]
+	m, err := t.cfn.GetLambdaEventSourceMappingWithName(id)
+	if err != nil {
+		return EventSourceMapping{}, fmt.Errorf("event source mapping %s: %w", id, err)
+	}
+	intOr := func(p *int, def int) int {
+		if p == nil {
+			return def
+		}
+		return *p
+	}
+	esm := EventSourceMapping{
+		ID:                             id,
+		Source:                         refName(lookup(resources, id, "Properties", "EventSourceArn")),
+		Enabled:                        m.Enabled == nil || *m.Enabled,
+		StartingPosition:               aws.ToString(m.StartingPosition),
+		BatchSize:                      intOr(m.BatchSize, 100),
+		MaximumRetryAttempts:           intOr(m.MaximumRetryAttempts, -1),
+		MaximumRecordAgeInSeconds:      intOr(m.MaximumRecordAgeInSeconds, -1),
+		BisectBatchOnFunctionError:     aws.ToBool(m.BisectBatchOnFunctionError),
+		MaximumBatchingWindowInSeconds: intOr(m.MaximumBatchingWindowInSeconds, 0),
+		TumblingWindowInSeconds:        intOr(m.TumblingWindowInSeconds, 0),
+		FunctionResponseTypes:          m.FunctionResponseTypes,
+		OnFailure:                      refName(lookup(resources, id, "Properties", "DestinationConfig", "OnFailure", "Destination")),
+	}
+	if m.FilterCriteria != nil {
+		for i, f := range m.FilterCriteria.Filters {
+			if f.Pattern == nil {
+				return EventSourceMapping{}, fmt.Errorf("event source mapping %s: filter %d has no Pattern", id, i)
+			}
+			esm.Filters = append(esm.Filters, *f.Pattern)
+		}
+	}
+	return esm, nil
+}
+
+// refName is the logical id an intrinsic names: X of {"Ref": "X"},
+// {"Fn::GetAtt": "X.Attr"} or {"Fn::GetAtt": ["X", "Attr"]}; "" otherwise.
+func refName(v any) string {
+	m, _ := v.(map[string]any)
+	if ref, ok := m["Ref"].(string); ok {
+		return ref
+	}
+	switch att := m["Fn::GetAtt"].(type) {
+	case string:
+		name, _, _ := strings.Cut(att, ".")
+		return name
+	case []any:
+		if len(att) > 0 {
+			name, _ := att[0].(string)
+			return name
+		}
+	}
+	return ""
 }
 
 func keySchema(ks []cfndynamodb.Table_KeySchema) []ddbtypes.KeySchemaElement {

@@ -370,6 +370,52 @@ func TestStreams(t *testing.T) {
 	}
 }
 
+// TestEventSourceMapping reads the export worker's trigger as the local
+// stack applies it, and Lambda's defaults for what a mapping leaves out.
+func TestEventSourceMapping(t *testing.T) {
+	tmpl, _ := load(t)
+	got, err := tmpl.EventSourceMapping("ExportWorkerFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := EventSourceMapping{ID: "ExportWorkerTrigger", Source: "Table", Enabled: true, StartingPosition: "LATEST",
+		BatchSize: 1, MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: 3600,
+		Filters:   []string{wantStreams["ExportWorkerFunction"]},
+		OnFailure: "ExportFailures"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("EventSourceMapping =\n%#v\nwant\n%#v", got, want)
+	}
+	if _, err := tmpl.EventSourceMapping("PortalFunction"); err == nil || !strings.Contains(err.Error(), "declares 0") {
+		t.Errorf("a function without a mapping: error %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), FileName)
+	mini := `Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+  Trigger:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Fn
+      EventSourceArn: !GetAtt [Table, StreamArn]
+      StartingPosition: TRIM_HORIZON
+      Enabled: false
+`
+	if err := os.WriteFile(path, []byte(mini), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if tmpl, err = Load(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err = tmpl.EventSourceMapping("Fn")
+	want = EventSourceMapping{ID: "Trigger", Source: "Table", StartingPosition: "TRIM_HORIZON", BatchSize: 100, MaximumRetryAttempts: -1, MaximumRecordAgeInSeconds: -1}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults: %#v, %v; want %#v", got, err, want)
+	}
+}
+
 func TestLogGroups(t *testing.T) {
 	tmpl, _ := load(t)
 	// Every function's log group is declared, so that retention applies.
@@ -943,6 +989,7 @@ func TestCreateTableInput(t *testing.T) {
 		{"AttributeDefinitions", attrs, map[string]ddbtypes.ScalarAttributeType{"PK": "S", "SK": "S", "GSI1PK": "S", "GSI1SK": "S", "GSI2PK": "S", "GSI2SK": "S", "GSI3PK": "S", "GSI3SK": "S", "GSI4PK": "S", "GSI4SK": "S", "GSI5PK": "S", "GSI5SK": "S"}},
 		{"GlobalSecondaryIndexes", gsis, map[string]string{"GSI1": "GSI1PK HASH, GSI1SK RANGE ALL", "GSI2": "GSI2PK HASH, GSI2SK RANGE ALL", "GSI3": "GSI3PK HASH, GSI3SK RANGE ALL", "GSI4": "GSI4PK HASH, GSI4SK RANGE ALL", "GSI5": "GSI5PK HASH, GSI5SK RANGE KEYS_ONLY"}},
 		{"ProvisionedThroughput", in.ProvisionedThroughput, (*ddbtypes.ProvisionedThroughput)(nil)},
+		{"StreamSpecification", in.StreamSpecification, &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeNewImage}},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {

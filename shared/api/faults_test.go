@@ -5,13 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/truora/minidyn/server"
-
-	"github.com/clientele/clientele/infra/local/stack"
+	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/template"
 )
 
@@ -35,6 +34,17 @@ func allUnavailable(r resp) bool {
 		}
 	}
 	return len(failed) > 0
+}
+
+// allFailed reports whether every result of a bulk re-invite failed.
+func allFailed(r resp) bool {
+	results, _ := r.JSON()["results"].([]any)
+	for _, x := range results {
+		if x.(map[string]any)["outcome"] != "failed" {
+			return false
+		}
+	}
+	return len(results) > 0
 }
 
 // faultCases prepares, for every write route, fresh preconditions and the
@@ -345,38 +355,57 @@ func importBody(project, company, email string) csvBody {
 	return csvBody("email,name,company,projects,ratePerHour,profile\n" + email + ",Imported," + company + "," + project + ",,\n")
 }
 
-// TestEmulatedFailures: minidyn's own failure emulation, the whole table
-// down (EmulateFailure) and then the table alone (EmulateFailureForTable),
-// for every write route: a 503 with Retry-After (per item for bulk adds),
-// never a 500, nothing half-written, and the same request completes once
-// the emulator is healthy again.
-func TestEmulatedFailures(t *testing.T) {
+// TestServiceErrors: DynamoDB failing as a whole (InternalServerError),
+// refusing for load (ThrottlingException, ProvisionedThroughputExceeded)
+// and every transaction cancelled by a conflicting one, for every write
+// route: a 503 with Retry-After (per item for bulk adds), never a 500,
+// nothing half-written, and the same request completes once DynamoDB is
+// healthy again.
+func TestServiceErrors(t *testing.T) {
 	e := newUsersEnv(t)
 	e.st.HoldStream(true)
 	cases := faultCases(e)
-	fail := map[string]func(server.FailureCondition){
-		"EmulateFailure": e.st.Dynamo.EmulateFailure,
-		"EmulateFailureForTable": func(c server.FailureCondition) {
-			e.st.Dynamo.EmulateFailureForTable(stack.Table, c)
-		},
+	faults := map[string]dynamodblocal.Fault{
+		"InternalServerError":                    {Error: "InternalServerError"},
+		"ThrottlingException":                    {Error: "ThrottlingException"},
+		"ProvisionedThroughputExceededException": {Error: "ProvisionedThroughputExceededException"},
+		"TransactionConflict":                    {Conflict: true},
 	}
-	for name, set := range fail {
+	for name, f := range faults {
 		eachWriteRoute(t, e, cases, func(r template.Route, prepare func() faultReq) {
 			t.Run(name+"/"+r.Key(), func(t *testing.T) {
 				req := prepare()
-				set(server.FailureConditionInternalServerError)
+				cancelled := 0
+				var mu sync.Mutex
+				e.st.Dynamo.Inject(func(d dynamodblocal.Request) *dynamodblocal.Fault {
+					if f.Conflict && d.Op != "TransactWriteItems" {
+						return nil
+					}
+					mu.Lock()
+					cancelled++
+					mu.Unlock()
+					return &f
+				})
 				res, err := e.try(req.method, req.path, req.token, req.body)
-				set(server.FailureConditionNone)
+				e.st.Dynamo.Inject(nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				switch {
+				case f.Conflict && cancelled == 0:
+					// The route wrote without a transaction.
+					if res.Status != req.ok {
+						t.Fatalf("without a transaction to cancel: %d %s", res.Status, res.Body)
+					}
+					return
 				case res.Status == 503 && res.Header.Get("Retry-After") != "":
 				case bulkRoutes[r.Key()] && res.Status == 207 && allUnavailable(res):
+				case r.Key() == "POST /v1/users/reinvite" && res.Status == 200 && allFailed(res):
+					// Per user, once the list is read.
 				case r.Method == "POST" && strings.HasPrefix(r.Path, "/portal/") && res.Status == 503:
 					// The pages answer with an HTML error page.
 				default:
-					t.Fatalf("with DynamoDB failing: %d %s", res.Status, res.Body)
+					t.Fatalf("with %s: %d %s", name, res.Status, res.Body)
 				}
 				e.consistentMidway()
 				if again := e.call(req.method, req.path, req.token, req.body); again.Status != req.ok {
@@ -406,14 +435,19 @@ func eachWriteRoute(t *testing.T, e usersEnv, cases map[string]func() faultReq, 
 	}
 }
 
-// TestIndexFailure: with only GSI1 failing (EmulateFailureForTable with an
-// index), the lists that query it answer 503 while reads by key still work.
+// TestIndexFailure: with only GSI1 failing, the lists that query it answer
+// 503 while reads by key still work.
 func TestIndexFailure(t *testing.T) {
 	e := newUsersEnv(t)
-	e.st.Dynamo.EmulateFailureForTable(stack.Table, server.FailureConditionInternalServerError, "GSI1")
+	e.st.Dynamo.Inject(func(d dynamodblocal.Request) *dynamodblocal.Fault {
+		if d.Index == "GSI1" {
+			return &dynamodblocal.Fault{Error: "InternalServerError"}
+		}
+		return nil
+	})
 	list := e.call("GET", "/v1/companies", e.owner, nil)
 	one := e.call("GET", "/v1/companies/"+e.company, e.owner, nil)
-	e.st.Dynamo.EmulateFailureForTable(stack.Table, server.FailureConditionNone, "GSI1")
+	e.st.Dynamo.Inject(nil)
 	if list.Status != 503 || list.Header.Get("Retry-After") == "" {
 		t.Fatalf("list with GSI1 down: %d %s", list.Status, list.Body)
 	}

@@ -41,12 +41,10 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 	deadline, hasDeadline := ctx.Deadline()
 	seen := map[dynamo.Due]bool{}
 	for shard := 0; shard < dynamo.ReminderShards; shard++ {
-		// A reminder moves its user out of the due range, so after a page
-		// with new users the next Query starts again from the top: a
-		// cursor would point at entries that have moved (and minidyn then
-		// loses the rest of the shard). Users already seen in this run
-		// (a lagging index shows them again) are passed over by cursor, so
-		// every Query either finds someone new or moves on.
+		// Paged by ExclusiveStartKey: a reminder moves its user's entry
+		// past now, out of the range read, which leaves the position of the
+		// next page where it was. A lagging index may show a user already
+		// reminded in this run again: seen passes over it.
 		var start map[string]string
 		for {
 			p, err := d.Store.DueReminders(ctx, shard, reminderPage, start)
@@ -54,7 +52,6 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 				d.Log.ErrorContext(ctx, "reminders: index not read", "shard", shard, "error", err)
 				return run, err
 			}
-			fresh := 0
 			for _, due := range p.Items {
 				if seen[due] {
 					continue
@@ -64,7 +61,7 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 					d.Log.InfoContext(ctx, "reminders: stopping at the deadline", "due", run.Due, "sent", run.Sent)
 					return run, nil
 				}
-				seen[due], fresh = true, fresh+1
+				seen[due] = true
 				run.Due++
 				switch err := d.remind(ctx, due, portals, companies); {
 				case err == nil:
@@ -76,15 +73,7 @@ func (d Deps) Reminders(ctx context.Context, _ events.EventBridgeEvent) (Reminde
 					d.Log.WarnContext(ctx, "reminder not sent", "portal", due.PortalID, "user", due.UserID, "error", err)
 				}
 			}
-			switch {
-			case fresh > 0:
-				start = nil
-			case p.Next != nil:
-				start = p.Next
-			default:
-				start = nil
-			}
-			if fresh == 0 && start == nil {
+			if start = p.Next; start == nil {
 				break
 			}
 		}

@@ -44,8 +44,6 @@ func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
-			// Emulators such as minidyn send no CRC32 header.
-			o.DisableValidateResponseChecksum = true
 		}
 		o.APIOptions = append(o.APIOptions, countAttempts)
 	})

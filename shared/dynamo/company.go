@@ -2,9 +2,9 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -60,7 +60,7 @@ func companyToItem(pid string, c clientele.Company) map[string]types.AttributeVa
 
 func companyFromItem(item map[string]types.AttributeValue) (clientele.Company, bool, error) {
 	var it companyItem
-	if err := attributevalue.UnmarshalMap(dropNonSet(item, "projectIds"), &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return clientele.Company{}, false, fmt.Errorf("decode company: %w", err)
 	}
 	ids := slices.Clone(it.ProjectIDs)
@@ -95,7 +95,7 @@ func companyNotFound() error { return clientele.Errorf(clientele.NotFound, "no s
 
 // nameTaken is the failure of a name guard. DynamoDB returns the guard as it
 // was (ALL_OLD) in the cancellation reasons, which names the company holding
-// the name; where it does not (some emulators), withHolder reads the guard.
+// the name.
 func nameTaken(name string) func(map[string]types.AttributeValue) error {
 	return func(old map[string]types.AttributeValue) error {
 		e := &clientele.Error{Code: clientele.Conflict, Message: fmt.Sprintf("a company named %q already exists", name),
@@ -106,21 +106,6 @@ func nameTaken(name string) func(map[string]types.AttributeValue) error {
 		}
 		return e
 	}
-}
-
-// withHolder completes a name conflict with the id of the company holding
-// the name, at the cost of one read on this failure path only.
-func (s *Store) withHolder(ctx context.Context, pid, name string, err error) error {
-	e, ok := errors.AsType[*clientele.Error](err)
-	if !ok || e.Extra == nil || len(e.Fields) == 0 || e.Fields[0].Field != "name" || e.Extra["existingCompanyId"] != nil {
-		return err
-	}
-	if item, gerr := s.getItem(ctx, companyNamePK(pid, clientele.NameKey(name)), skGuard); gerr == nil && item != nil {
-		if id, ok := item["companyId"].(*types.AttributeValueMemberS); ok {
-			e.Extra["existingCompanyId"] = id.Value
-		}
-	}
-	return err
 }
 
 // guardItem reserves a company name in the portal.
@@ -200,7 +185,7 @@ func (s *Store) CreateCompany(ctx context.Context, pid string, c clientele.Compa
 			ch.Record("primaryOf", nil, primaryOf)
 		}
 		items = append(items, s.history(companyPK(pid, c.ID), actor, clientele.CompanyCreated, ch))
-		return c, s.withHolder(ctx, pid, c.Name, s.transact(ctx, items, rec, 0))
+		return c, s.transact(ctx, items, rec)
 	})
 }
 
@@ -258,9 +243,8 @@ func (s *Store) UpdateCompany(ctx context.Context, pid, cid string, actor client
 				vals[":"+name] = str(*v)
 			}
 		}
-		for _, r := range remove {
-			expr += ", " + r + " = :null"
-			vals[":null"] = null
+		if len(remove) > 0 {
+			expr += " REMOVE " + strings.Join(remove, ", ")
 		}
 		items := []txItem{
 			s.update(key(companyPK(pid, cid), skMeta), expr, "version = :cur AND attribute_not_exists(deleting)",
@@ -272,7 +256,7 @@ func (s *Store) UpdateCompany(ctx context.Context, pid, cid string, actor client
 				s.del(key(companyNamePK(pid, oldKey), skGuard), "companyId = :id", map[string]types.AttributeValue{":id": str(cid)}, failWith(errRetry)),
 				s.guardItem(pid, next))
 		}
-		return next, s.withHolder(ctx, pid, next.Name, s.transact(ctx, items, nil, 0))
+		return next, s.transact(ctx, items, nil)
 	})
 }
 
@@ -298,9 +282,10 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 		if err := check(c); err != nil {
 			return c, err
 		}
-		return c, s.transact(ctx, []txItem{s.update(pk, "SET deleting = :t, GSI1PK = :trash", "version = :v",
-			nil, map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":v": num(c.Version),
-				":trash": str(trashGSI1PK(pid))}, failWith(errRetry))}, nil, 0)
+		// Without its GSI1 keys it leaves the lists at once (a sparse index).
+		return c, s.transact(ctx, []txItem{s.update(pk, "SET deleting = :t REMOVE GSI1PK, GSI1SK", "version = :v",
+			nil, map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":v": num(c.Version)},
+			failWith(errRetry))}, nil)
 	})
 	if err != nil {
 		return err
@@ -339,7 +324,7 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 		// Unconditional: the company holds its name until this commits, and
 		// if the company is already gone the whole transaction is void.
 		s.del(key(companyNamePK(pid, clientele.NameKey(c.Name)), skGuard), "", nil, nil),
-	}, nil, 0)
+	}, nil)
 }
 
 // leaveProjects is one step of a company delete: it takes company cid off
@@ -368,7 +353,7 @@ func (s *Store) leaveProjects(ctx context.Context, pid, cid string, projectIDs [
 	}
 	items = append(items, s.update(key(companyPK(pid, cid), skMeta), "DELETE projectIds :ids", "attribute_exists(PK)",
 		nil, map[string]types.AttributeValue{":ids": strSet(projectIDs...)}, nil))
-	return s.transact(ctx, items, nil, 0)
+	return s.transact(ctx, items, nil)
 }
 
 func orNotFound(err, notFound error) error {

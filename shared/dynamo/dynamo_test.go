@@ -12,8 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/truora/minidyn/server"
-
+	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/template"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/clientele"
@@ -24,14 +23,22 @@ import (
 
 const table = "store-test"
 
-// newStore serves minidyn over HTTP and returns a store on a fresh table of
-// template.yaml's shape, with real SDK clients.
-func newStore(t *testing.T) (*Store, *server.Server, *clock.Manual) {
+// newStore returns a store on a fresh table of template.yaml's shape in a
+// database of its own of DynamoDB Local, with real SDK clients, through the
+// fault-injecting proxy.
+func newStore(t *testing.T) (*Store, *dynamodblocal.Proxy, *clock.Manual) {
 	t.Helper()
-	emu := server.NewServer()
-	srv := httptest.NewServer(emu)
+	ddb, err := dynamodblocal.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, err := dynamodblocal.NewProxy(ddb.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(ids.New(clock.System{}, nil).New(), "s", ""),
 		Retryer: func() aws.Retryer {
 			return awsretry.NewStandard(func(o *awsretry.StandardOptions) { o.MaxBackoff = time.Millisecond })
 		}}
@@ -52,7 +59,7 @@ func newStore(t *testing.T) (*Store, *server.Server, *clock.Manual) {
 		t.Fatal(err)
 	}
 	clk := clock.NewManual(time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC))
-	return New(db, table, clk, ids.New(clk, nil)), emu, clk
+	return New(db, table, clk, ids.New(clk, nil)), proxy, clk
 }
 
 var staff = clientele.Actor{Type: "staff", ID: "tester"}
@@ -154,7 +161,7 @@ func TestSeatLimitCondition(t *testing.T) {
 func TestUnavailable(t *testing.T) {
 	s, emu, _ := newStore(t)
 	ctx := context.Background()
-	emu.EmulateFailure(server.FailureConditionInternalServerError)
+	emu.Fail(func(string) bool { return true })
 	_, err := s.GetCompany(ctx, "p1", "01JB0000000000000000000000")
 	var e *clientele.Error
 	if !errors.As(err, &e) || e.Code != clientele.Unavailable || e.RetryAfter <= 0 {
@@ -163,7 +170,7 @@ func TestUnavailable(t *testing.T) {
 	if _, err := s.CreateCompany(ctx, "p1", company(s, "Down"), staff, nil); clientele.ErrorCode(err) != clientele.Unavailable {
 		t.Fatalf("write: got %v", err)
 	}
-	emu.EmulateFailure(server.FailureConditionNone)
+	emu.Fail(nil)
 	if _, err := s.CreateCompany(ctx, "p1", company(s, "Down"), staff, nil); err != nil {
 		t.Fatalf("after the fault clears: %v", err)
 	}

@@ -70,7 +70,7 @@ func (s *Store) CreateExport(ctx context.Context, e clientele.Export, rec *idemp
 		return fmt.Errorf("encode export: %w", err)
 	}
 	return s.transact(ctx, []txItem{s.put(item, "attribute_not_exists(PK)", nil,
-		failWith(clientele.Errorf(clientele.Conflict, "export id collision; retry")))}, rec, 0)
+		failWith(clientele.Errorf(clientele.Conflict, "export id collision; retry")))}, rec)
 }
 
 // GetExport returns a job; one strongly consistent GetItem.

@@ -108,6 +108,6 @@ func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time
 // later invitation has closed it again.
 func (s *Store) ReleaseGate(ctx context.Context, pid, uid string, sentAt time.Time) error {
 	err := s.transact(ctx, []txItem{s.del(key(gatePK(pid, uid), skGate), "expiresAt = :ours",
-		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))}, nil, 0)
+		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))}, nil)
 	return err
 }

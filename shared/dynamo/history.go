@@ -122,7 +122,7 @@ func (s *Store) batchDelete(ctx context.Context, keys []map[string]types.Attribu
 		for i, k := range keys[:n] {
 			items[i] = s.del(key(k["PK"].(*types.AttributeValueMemberS).Value, k["SK"].(*types.AttributeValueMemberS).Value), "", nil, nil)
 		}
-		if err := s.transact(ctx, items, nil, 0); err != nil {
+		if err := s.transact(ctx, items, nil); err != nil {
 			return err
 		}
 		keys = keys[n:]

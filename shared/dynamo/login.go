@@ -71,7 +71,7 @@ func (s *Store) LoginFailed(ctx context.Context, pid, emailKey string) error {
 	k := key(loginFailPK(pid, emailKey), skLoginFail)
 	_, err := retry(ctx, func() (struct{}, error) {
 		err := s.transact(ctx, []txItem{s.update(k, "ADD failures :one", "windowEnds > :now", nil,
-			map[string]types.AttributeValue{":one": num(1), ":now": num(int(now.Unix()))}, failWith(errRetry))}, nil, 0)
+			map[string]types.AttributeValue{":one": num(1), ":now": num(int(now.Unix()))}, failWith(errRetry))}, nil)
 		if err != errRetry {
 			return struct{}{}, err
 		}
@@ -79,7 +79,7 @@ func (s *Store) LoginFailed(ctx context.Context, pid, emailKey string) error {
 		ends := now.Add(LoginWindow)
 		fresh["type"], fresh["failures"], fresh["windowEnds"], fresh["expiresAt"] = str("login_failures"), num(1), num(int(ends.Unix())), num(int(ends.Unix()))
 		return struct{}{}, s.transact(ctx, []txItem{s.put(fresh, "attribute_not_exists(PK) OR windowEnds <= :now",
-			map[string]types.AttributeValue{":now": num(int(now.Unix()))}, failWith(errRetry))}, nil, 0)
+			map[string]types.AttributeValue{":now": num(int(now.Unix()))}, failWith(errRetry))}, nil)
 	})
 	return err
 }
@@ -93,5 +93,5 @@ func (s *Store) StartSession(ctx context.Context, pid, emailKey, uid string, epo
 	return sess, s.transact(ctx, []txItem{
 		s.put(item, "attribute_not_exists(PK)", nil, nil),
 		s.del(key(loginFailPK(pid, emailKey), skLoginFail), "", nil, nil),
-	}, nil, 0)
+	}, nil)
 }

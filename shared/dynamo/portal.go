@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -93,13 +94,10 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		":now": str(fmtTime(now)), ":next": num(next.Version), ":zero": num(0),
 	}
 	var remove []string
-	// seatCap is the limit as the seat condition compares it (see takeSeat).
 	if next.ClientSeatLimit != nil {
-		expr += ", clientSeatLimit = :limit, seatCap = :limit"
+		expr += ", clientSeatLimit = :limit"
 		vals[":limit"] = num(*next.ClientSeatLimit)
 	} else {
-		expr += ", seatCap = :nocap"
-		vals[":nocap"] = num(seatCapUnlimited)
 		remove = append(remove, "clientSeatLimit")
 	}
 	if next.AppBaseURL != "" {
@@ -108,9 +106,8 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 	} else {
 		remove = append(remove, "appBaseUrl")
 	}
-	for _, r := range remove {
-		expr += ", " + r + " = :null"
-		vals[":null"] = null
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
 	}
 	cond := "version = :cur"
 	vals[":cur"] = num(cur.Version)
@@ -146,7 +143,7 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 			failWith(&clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
 				Fields: []clientele.FieldError{{Field: "invitationTemplateId", Message: "no such invitation template"}}})))
 	}
-	if err := s.transact(ctx, items, nil, 0); err != nil {
+	if err := s.transact(ctx, items, nil); err != nil {
 		return cur, err
 	}
 	next.SeatsUsed = cur.SeatsUsed

@@ -77,7 +77,7 @@ func (s *Store) CreateProfile(ctx context.Context, pid string, p clientele.Profi
 	return s.transact(ctx, []txItem{
 		s.put(profileToItem(pid, p), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "profile id collision; retry"))),
 		s.profileGuard(pid, p),
-	}, rec, 0)
+	}, rec)
 }
 
 // GetProfile returns a profile, the built-in one without a read.
@@ -124,7 +124,7 @@ func (s *Store) UpdateProfile(ctx context.Context, pid, id string, change func(c
 		if clientele.NameKey(next.Name) != clientele.NameKey(cur.Name) {
 			items = append(items, s.profileGuard(pid, next), s.dropGuard(profileNamePK(pid, clientele.NameKey(cur.Name))))
 		}
-		return next, s.transact(ctx, items, nil, 0)
+		return next, s.transact(ctx, items, nil)
 	})
 }
 
@@ -149,7 +149,7 @@ func (s *Store) DeleteProfile(ctx context.Context, pid, id string, check func(cl
 			s.del(key(profilePK(pid, id), skMeta), "version = :v AND userCount = :zero",
 				map[string]types.AttributeValue{":v": num(cur.Version), ":zero": num(0)}, failWith(errRetry)),
 			s.dropGuard(profileNamePK(pid, clientele.NameKey(cur.Name))),
-		}, nil, 0)
+		}, nil)
 	})
 	return err
 }

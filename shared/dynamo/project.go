@@ -43,7 +43,7 @@ func projectToItem(pid string, p clientele.Project) map[string]types.AttributeVa
 
 func projectFromItem(item map[string]types.AttributeValue) (clientele.Project, bool, error) {
 	var it projectItem
-	if err := attributevalue.UnmarshalMap(dropNonSet(item, "companyIds"), &it); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return clientele.Project{}, false, fmt.Errorf("decode project: %w", err)
 	}
 	ids := slices.Clone(it.CompanyIDs)
@@ -152,8 +152,7 @@ func (s *Store) removeCompanyFromProjectItem(pid string, p clientele.Project, ci
 	expr := "DELETE companyIds :c SET version = :next, updatedAt = :now"
 	vals := map[string]types.AttributeValue{":c": strSet(cid), ":next": num(p.Version + 1), ":now": str(fmtTime(s.Now())), ":v": num(p.Version)}
 	if p.IsPrimary(cid) {
-		expr += ", primaryCompanyId = :null"
-		vals[":null"] = null
+		expr += " REMOVE primaryCompanyId"
 	}
 	return s.update(key(projectPK(pid, p.ID), skMeta), expr, "version = :v", nil, vals, failWith(errRetry))
 }
@@ -182,7 +181,7 @@ func (s *Store) CreateProject(ctx context.Context, pid string, p clientele.Proje
 					"projectId": {To: p.ID}, "primaryOf": {To: p.ID}})
 			}
 		}
-		return p, s.transact(ctx, items, rec, 0)
+		return p, s.transact(ctx, items, rec)
 	})
 }
 
@@ -204,7 +203,7 @@ func (s *Store) UpdateProject(ctx context.Context, pid, prid string, change func
 			"version = :v AND attribute_not_exists(deleting)", map[string]string{"#name": "name"},
 			map[string]types.AttributeValue{":name": str(next.Name), ":billing": str(next.Billing),
 				":now": str(fmtTime(next.UpdatedAt)), ":next": num(next.Version), ":v": num(cur.Version)},
-			failWith(errRetry))}, nil, 0)
+			failWith(errRetry))}, nil)
 	})
 }
 
@@ -295,7 +294,7 @@ func (s *Store) AddCompany(ctx context.Context, pid, prid string, cid string, cr
 		if record != nil {
 			rec = record(p, c)
 		}
-		return result{p, c}, s.withHolder(ctx, pid, c.Name, s.transact(ctx, items, rec, 0))
+		return result{p, c}, s.transact(ctx, items, rec)
 	})
 	return r.p, r.c, err
 }
@@ -331,7 +330,7 @@ func (s *Store) SetPrimary(ctx context.Context, pid, prid, cid string, actor cli
 		p.SetPrimary(&cid)
 		p.Version++
 		p.UpdatedAt = now
-		return p, s.transact(ctx, items, nil, 0)
+		return p, s.transact(ctx, items, nil)
 	})
 }
 
@@ -380,7 +379,7 @@ func (s *Store) RemoveCompany(ctx context.Context, pid, prid, cid string, actor 
 			s.update(key(companyPK(pid, cid), skMeta), "DELETE projectIds :p", "attribute_exists(PK)",
 				nil, map[string]types.AttributeValue{":p": strSet(prid)}, failWith(errRetry)),
 			s.history(companyPK(pid, cid), actor, clientele.CompanyProjectRemoved, ch),
-		}, nil, 0)
+		}, nil)
 	})
 	if err != nil {
 		return err
@@ -411,9 +410,10 @@ func (s *Store) DeleteProject(ctx context.Context, pid, prid string, actor clien
 				if err := check(p); err != nil {
 					return false, err
 				}
-				return true, s.transact(ctx, []txItem{s.update(pk, "SET deleting = :t, version = :next, GSI1PK = :trash", "version = :v", nil,
-					map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":next": num(p.Version + 1), ":v": num(p.Version), ":trash": str(trashGSI1PK(pid))},
-					failWith(errRetry))}, nil, 0)
+				// Without its GSI1 keys it leaves the lists at once.
+				return true, s.transact(ctx, []txItem{s.update(pk, "SET deleting = :t, version = :next REMOVE GSI1PK, GSI1SK", "version = :v", nil,
+					map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":next": num(p.Version + 1), ":v": num(p.Version)},
+					failWith(errRetry))}, nil)
 			}
 			// Members leave first: none can join once the project is marked.
 			if !swept {
@@ -423,7 +423,7 @@ func (s *Store) DeleteProject(ctx context.Context, pid, prid string, actor clien
 				swept = true
 			}
 			if len(p.CompanyIDs) == 0 {
-				return false, s.transact(ctx, []txItem{s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil))}, nil, 0)
+				return false, s.transact(ctx, []txItem{s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil))}, nil)
 			}
 			return true, s.leaveCompanies(ctx, pid, p, p.CompanyIDs[:min(maxStep, len(p.CompanyIDs))], actor)
 		})
@@ -440,8 +440,7 @@ func (s *Store) leaveCompanies(ctx context.Context, pid string, p clientele.Proj
 	expr := "DELETE companyIds :c SET version = :next"
 	vals := map[string]types.AttributeValue{":c": strSet(cids...), ":next": num(p.Version + 1), ":v": num(p.Version)}
 	if p.PrimaryCompanyID != nil && slices.Contains(cids, *p.PrimaryCompanyID) {
-		expr += ", primaryCompanyId = :null"
-		vals[":null"] = null
+		expr += " REMOVE primaryCompanyId"
 	}
 	items := []txItem{s.update(key(projectPK(pid, p.ID), skMeta), expr, "version = :v", nil, vals, failWith(errRetry))}
 	for _, cid := range cids {
@@ -456,5 +455,5 @@ func (s *Store) leaveCompanies(ctx context.Context, pid string, p clientele.Proj
 				map[string]types.AttributeValue{":p": strSet(p.ID)}, failWith(errRetry)),
 			s.history(companyPK(pid, cid), actor, clientele.CompanyProjectRemoved, ch))
 	}
-	return s.transact(ctx, items, nil, 0)
+	return s.transact(ctx, items, nil)
 }

@@ -27,7 +27,7 @@ func (s *Store) SaveResetCode(ctx context.Context, pid, emailKey, uid, codeHash 
 	exp := s.clock.Now().Add(ResetTTL)
 	item["type"], item["userId"], item["codeHash"] = str("reset_code"), str(uid), str(codeHash)
 	item["tries"], item["expiresAt"] = num(0), num(int(exp.Unix()))
-	return s.transact(ctx, []txItem{s.put(item, "", nil, nil)}, nil, 0)
+	return s.transact(ctx, []txItem{s.put(item, "", nil, nil)}, nil)
 }
 
 var errWrongCode = clientele.Fields{{Field: "code", Message: "is wrong or expired; request a new one"}}.Err()
@@ -53,7 +53,7 @@ func (s *Store) ResetPassword(ctx context.Context, pid, emailKey, codeHash, pass
 		if tries >= MaxResetTries {
 			w = s.del(k, "tries = :prev", map[string]types.AttributeValue{":prev": num(tries - 1)}, failWith(nil))
 		}
-		if err := s.transact(ctx, []txItem{w}, nil, 0); err != nil {
+		if err := s.transact(ctx, []txItem{w}, nil); err != nil {
 			return err
 		}
 		return errWrongCode
@@ -65,5 +65,5 @@ func (s *Store) ResetPassword(ctx context.Context, pid, emailKey, codeHash, pass
 		s.update(cred, "SET passwordHash = :p ADD epoch :one", "attribute_exists(PK)", nil,
 			map[string]types.AttributeValue{":p": str(passwordHash), ":one": num(1)}, failWith(errWrongCode)),
 		s.history(userPK(pid, uid), clientele.Actor{Type: "client", ID: uid}, clientele.UserPasswordReset, clientele.Changes{}),
-	}, nil, 0)
+	}, nil)
 }

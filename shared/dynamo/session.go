@@ -149,7 +149,7 @@ func (s *Store) SessionUser(ctx context.Context, pid string, sess Session) (clie
 // EndSession deletes a session at once.
 func (s *Store) EndSession(ctx context.Context, pid, tokenHash string) error {
 	return s.transact(ctx, []txItem{s.del(key(sessionPK(pid, tokenHash), skSession), "attribute_exists(PK)", nil,
-		failWith(clientele.Errorf(clientele.Unauthorized, "the session token is unknown, expired or signed out")))}, nil, 0)
+		failWith(clientele.Errorf(clientele.Unauthorized, "the session token is unknown, expired or signed out")))}, nil)
 }
 
 func nval(item map[string]types.AttributeValue, name string) int {

@@ -6,10 +6,13 @@ package dynamo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,10 +68,6 @@ func companiesGSI1PK(pid string) string     { return portalPrefix(pid) + "#COMPA
 func projectsGSI1PK(pid string) string      { return portalPrefix(pid) + "#PROJECTS" }
 func idempotencyPK(pid, hash string) string { return portalPrefix(pid) + "#IDEM#" + hash }
 
-// trashGSI1PK is where an entity's index entry moves while it is being
-// deleted: out of every list at once, without deleting the item.
-func trashGSI1PK(pid string) string { return portalPrefix(pid) + "#DELETING" }
-
 // Sort keys of the item kinds.
 const (
 	skPortal = "PORTAL"
@@ -93,11 +92,6 @@ func num(v int) types.AttributeValue    { return &types.AttributeValueMemberN{Va
 func strSet(v ...string) types.AttributeValue {
 	return &types.AttributeValueMemberSS{Value: v}
 }
-
-// null clears an optional attribute. Clearing by SET x = NULL rather than
-// REMOVE x: same meaning to every reader here, and minidyn v0.8.2 ignores
-// top-level REMOVE.
-var null types.AttributeValue = &types.AttributeValueMemberNULL{Value: true}
 
 const timeFormat = "2006-01-02T15:04:05.000Z"
 
@@ -175,13 +169,24 @@ func (s *Store) idempotencyItem(rec *idempotency.Record) txItem {
 		map[string]types.AttributeValue{":now": num(int(s.clock.Now().Unix()))}, failWith(idempotency.ErrRace))
 }
 
-// transact runs items as one TransactWriteItems and turns a cancellation
-// into the failing item's domain error.
-func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.Record, attempt int) error {
+// conflictAttempts bounds how often transact sends a transaction that
+// conflicting ones keep cancelling; conflictBackoff is the first backoff
+// ceiling, doubled each time, the wait drawn below it (full jitter).
+const (
+	conflictAttempts = 6
+	conflictBackoff  = 4 * time.Millisecond
+)
+
+// transact runs items as one TransactWriteItems, with the idempotency record
+// rec (if any) as one more item, and turns a cancellation into the failing
+// item's domain error. A transaction cancelled only by conflicting ones
+// (TransactionConflict) is sent again after a jittered backoff; one that
+// still cannot get through is a 503.
+func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.Record) error {
+	recAt := -1
 	if rec != nil {
-		// First: where conditions are checked in order (minidyn), a
-		// concurrent request with the same key is what is reported.
-		items = append([]txItem{s.idempotencyItem(rec)}, items...)
+		recAt = len(items)
+		items = append(items[:len(items):len(items)], s.idempotencyItem(rec))
 	}
 	if len(items) > 100 {
 		return fmt.Errorf("transaction of %d items exceeds 100", len(items))
@@ -190,23 +195,36 @@ func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.R
 	for i, it := range items {
 		in.TransactItems[i] = it.write
 	}
+	effect := ""
 	if rec != nil {
-		// A retried Lambda invocation is a new SDK request: derive the token
-		// from the key so DynamoDB itself dedupes it for 10 minutes.
-		tok := rec.KeyHash[:32] + fmt.Sprintf("%04d", attempt)
-		in.ClientRequestToken = &tok
+		effect = writesHash(in.TransactItems)
 	}
-	_, err := s.db.TransactWriteItems(ctx, in)
-	if err == nil {
-		return nil
-	}
-	if tce, ok := errors.AsType[*types.TransactionCanceledException](err); ok {
+	var err error
+	for attempt := range conflictAttempts {
+		if rec != nil {
+			// A retried Lambda invocation is a new SDK request: a token of
+			// the key and of the writes themselves lets DynamoDB recognise
+			// the same work sent again (for 10 minutes), while different work
+			// under the same key (a racing request) is never a mismatch; its
+			// conflict is the record's condition.
+			tok := requestToken(rec.KeyHash, effect, attempt)
+			in.ClientRequestToken = &tok
+		}
+		if _, err = s.db.TransactWriteItems(ctx, in); err == nil {
+			return nil
+		}
+		tce, ok := errors.AsType[*types.TransactionCanceledException](err)
+		if !ok {
+			break
+		}
+		reasons := tce.CancellationReasons
 		// A concurrent request with the same key wins over every other
 		// reason: its answer is the one to replay.
-		if rec != nil && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		if recAt >= 0 && recAt < len(reasons) && aws.ToString(reasons[recAt].Code) == "ConditionalCheckFailed" {
 			return idempotency.ErrRace
 		}
-		for i, r := range tce.CancellationReasons {
+		conflict := false
+		for i, r := range reasons {
 			switch aws.ToString(r.Code) {
 			case "ConditionalCheckFailed":
 				if i < len(items) && items[i].fail != nil {
@@ -214,11 +232,123 @@ func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.R
 				}
 				return errRetry
 			case "TransactionConflict":
-				return errRetry
+				conflict = true
+			}
+		}
+		if !conflict {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return unavailable(ctx.Err(), "write")
+		case <-time.After(time.Duration(rand.Int64N(int64(conflictBackoff) << attempt))):
+		}
+		if attempt == conflictAttempts-1 {
+			return &clientele.Error{Code: clientele.Unavailable, RetryAfter: time.Second,
+				Message: "too many concurrent changes to this resource; retry", Err: err}
+		}
+	}
+	if rec != nil {
+		// The same token is already in use: by this very work still
+		// running (TransactionInProgress, which the SDK has retried), or,
+		// within the 10 minutes, by other writes; either way the request
+		// that holds the key answers.
+		for _, code := range []string{"TransactionInProgressException", "IdempotentParameterMismatchException"} {
+			if ae, ok := errors.AsType[smithy.APIError](err); ok && ae.ErrorCode() == code {
+				return idempotency.ErrRace
 			}
 		}
 	}
 	return unavailable(err, "write")
+}
+
+// requestToken is a ClientRequestToken (at most 36 characters) for the
+// writes of hash effect under idempotency key keyHash, on their attempt'th
+// sending after conflicts.
+func requestToken(keyHash, effect string, attempt int) string {
+	h := sha256.Sum256([]byte(keyHash + "|" + effect + "|" + strconv.Itoa(attempt)))
+	return hex.EncodeToString(h[:18])
+}
+
+// writesHash identifies a transaction's writes: every key, item, expression
+// and value, with each attribute value's type.
+func writesHash(items []types.TransactWriteItem) string {
+	h := sha256.New()
+	w := func(parts ...string) {
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:%s", len(p), p)
+		}
+	}
+	var av func(v types.AttributeValue)
+	avMap := func(m map[string]types.AttributeValue) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			w(k)
+			av(m[k])
+		}
+	}
+	av = func(v types.AttributeValue) {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			w("S", v.Value)
+		case *types.AttributeValueMemberN:
+			w("N", v.Value)
+		case *types.AttributeValueMemberB:
+			w("B", string(v.Value))
+		case *types.AttributeValueMemberBOOL:
+			w("BOOL", strconv.FormatBool(v.Value))
+		case *types.AttributeValueMemberNULL:
+			w("NULL")
+		case *types.AttributeValueMemberSS:
+			w(append([]string{"SS"}, v.Value...)...)
+		case *types.AttributeValueMemberNS:
+			w(append([]string{"NS"}, v.Value...)...)
+		case *types.AttributeValueMemberBS:
+			w("BS")
+			for _, b := range v.Value {
+				w(string(b))
+			}
+		case *types.AttributeValueMemberL:
+			w("L", strconv.Itoa(len(v.Value)))
+			for _, e := range v.Value {
+				av(e)
+			}
+		case *types.AttributeValueMemberM:
+			w("M", strconv.Itoa(len(v.Value)))
+			avMap(v.Value)
+		default:
+			w(fmt.Sprintf("%T", v))
+		}
+	}
+	names := func(m map[string]string) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			w(k, m[k])
+		}
+	}
+	for _, it := range items {
+		switch {
+		case it.Put != nil:
+			w("Put", aws.ToString(it.Put.TableName), aws.ToString(it.Put.ConditionExpression))
+			avMap(it.Put.Item)
+			names(it.Put.ExpressionAttributeNames)
+			avMap(it.Put.ExpressionAttributeValues)
+		case it.Update != nil:
+			w("Update", aws.ToString(it.Update.TableName), aws.ToString(it.Update.UpdateExpression), aws.ToString(it.Update.ConditionExpression))
+			avMap(it.Update.Key)
+			names(it.Update.ExpressionAttributeNames)
+			avMap(it.Update.ExpressionAttributeValues)
+		case it.Delete != nil:
+			w("Delete", aws.ToString(it.Delete.TableName), aws.ToString(it.Delete.ConditionExpression))
+			avMap(it.Delete.Key)
+			names(it.Delete.ExpressionAttributeNames)
+			avMap(it.Delete.ExpressionAttributeValues)
+		case it.ConditionCheck != nil:
+			w("ConditionCheck", aws.ToString(it.ConditionCheck.TableName), aws.ToString(it.ConditionCheck.ConditionExpression))
+			avMap(it.ConditionCheck.Key)
+			names(it.ConditionCheck.ExpressionAttributeNames)
+			avMap(it.ConditionCheck.ExpressionAttributeValues)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // unavailable classifies an SDK error. Throttling, service faults, timeouts
@@ -363,17 +493,4 @@ func nilIfEmpty(v []string) []string {
 		return nil
 	}
 	return v
-}
-
-// dropNonSet deletes attribute name from item unless it is a string set. In
-// DynamoDB, deleting a set's last element removes the attribute; minidyn
-// v0.8.2 leaves a scalar behind instead, which must read as an empty set.
-func dropNonSet(item map[string]types.AttributeValue, name string) map[string]types.AttributeValue {
-	if v, ok := item[name]; ok {
-		if _, isSet := v.(*types.AttributeValueMemberSS); !isSet {
-			item = maps.Clone(item)
-			delete(item, name)
-		}
-	}
-	return item
 }

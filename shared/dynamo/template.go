@@ -65,7 +65,7 @@ func (s *Store) CreateTemplate(ctx context.Context, pid string, t clientele.Invi
 	return s.transact(ctx, []txItem{
 		s.put(templateToItem(pid, t), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "template id collision; retry"))),
 		s.templateGuard(pid, t),
-	}, rec, 0)
+	}, rec)
 }
 
 // GetTemplate returns a portal's own template; one GetItem.
@@ -104,7 +104,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, pid, id string, change func(
 		if clientele.NameKey(next.Name) != clientele.NameKey(cur.Name) {
 			items = append(items, s.templateGuard(pid, next), s.dropGuard(templateNamePK(pid, clientele.NameKey(cur.Name))))
 		}
-		return next, s.transact(ctx, items, nil, 0)
+		return next, s.transact(ctx, items, nil)
 	})
 }
 
@@ -126,7 +126,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, pid, id string, check func(c
 			s.conditionCheck(key(portalPrefix(pid), skPortal), "attribute_not_exists(invitationTemplateId) OR invitationTemplateId <> :id",
 				map[string]types.AttributeValue{":id": str(id)},
 				failWith(clientele.Errorf(clientele.Conflict, "the portal sends its invitations with this template; choose another one first (PATCH /v1/portal invitationTemplateId)"))),
-		}, nil, 0)
+		}, nil)
 	})
 	return err
 }

@@ -37,10 +37,6 @@ const (
 func companyUsersPK(pid, cid string) string  { return portalPrefix(pid) + "#C#" + cid + "#USERS" }
 func projectUsersPK(pid, prid string) string { return portalPrefix(pid) + "#PR#" + prid + "#USERS" }
 
-// seatCapUnlimited stands for "no limit" in the seat condition, which
-// compares numbers (a NULL would fail every comparison).
-const seatCapUnlimited = 1 << 40
-
 type userProjectItem struct {
 	ProjectID   string   `dynamodbav:"projectId"`
 	RatePerHour *float64 `dynamodbav:"ratePerHour"`
@@ -163,9 +159,6 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 
 func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) {
 	var it userItem
-	if _, ok := item["projects"].(*types.AttributeValueMemberL); !ok {
-		item = dropNonSet(item, "projects") // absent, or an emulator's stand-in for an empty list
-	}
 	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
 		return clientele.User{}, fmt.Errorf("decode user: %w", err)
 	}
@@ -429,7 +422,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		ch.Record("projects", nil, u.Projects)
 	}
 	items = append(items, s.history(userPK(pid, u.ID), actor, clientele.UserCreated, ch))
-	err := s.transact(ctx, items, nil, 0)
+	err := s.transact(ctx, items, nil)
 	if err == errEmailTaken {
 		return s.emailTaken(ctx, pid, emailKey)
 	}
@@ -458,11 +451,10 @@ func (s *Store) emailTaken(ctx context.Context, pid, emailKey string) error {
 	return e
 }
 
-// takeSeat counts one seat on the portal under its limit. seatCap mirrors
-// clientSeatLimit as a number that is always comparable.
+// takeSeat counts one seat on the portal under its limit, if it has one.
 func (s *Store) takeSeat(pid string) txItem {
 	return s.update(key(portalPrefix(pid), skPortal), "ADD seatsUsed :one",
-		"attribute_not_exists(seatCap) OR seatsUsed < seatCap", nil,
+		"attribute_not_exists(clientSeatLimit) OR seatsUsed < clientSeatLimit", nil,
 		map[string]types.AttributeValue{":one": num(1)},
 		failWith(&clientele.Error{Code: clientele.Conflict, Kind: "seat-limit",
 			Message: "the portal's client seat limit is reached; raise clientSeatLimit or deactivate a user"}))

@@ -60,12 +60,9 @@ func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele
 		}
 		items = append(items, s.history(userPK(pid, uid), actor, c.Action, c.Changes))
 		if extra != nil {
-			// First: their conditions (a gate, a link to use up) are the ones
-			// expected to fail, and minidyn checks in order and rolls back
-			// badly after partial writes (a later Query then fails).
-			items = append(extra(next), items...)
+			items = append(items, extra(next)...)
 		}
-		return next, s.transact(ctx, items, nil, 0)
+		return next, s.transact(ctx, items, nil)
 	})
 }
 
@@ -100,7 +97,7 @@ func (s *Store) DeleteUser(ctx context.Context, pid, uid string, check func(clie
 		if err != nil {
 			return u, err
 		}
-		return u, s.transact(ctx, s.userDeletes(pid, u), nil, 0)
+		return u, s.transact(ctx, s.userDeletes(pid, u), nil)
 	})
 }
 

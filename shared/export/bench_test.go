@@ -132,12 +132,13 @@ func serveDynamo(arg string) error {
 		}
 	}
 	start := time.Now()
-	if err := bulkSeedUsers(ctx, st, "bench", benchUsers(n, st.Store.NewID)); err != nil {
+	if err := st.Store.SeedUsers(ctx, "bench", benchUsers(n, st.Store.NewID)); err != nil {
 		return err
 	}
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "bench dynamo: seeded %d users in %s, emulator heap %d MiB\n", n, time.Since(start).Round(time.Millisecond), liveBytes()>>20)
 	fmt.Println("DYNAMO=" + st.DynamoURL)
+	fmt.Println("KEY=" + st.DynamoKey)
 	fmt.Println("JOBS=" + strings.Join(jobIDs, ","))
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
@@ -175,10 +176,13 @@ func childDynamo(b *testing.B, n, jobs int) (*dynamo.Store, []string) {
 	}
 	b.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(out)
-	url, jobIDs := "", []string(nil)
+	url, key, jobIDs := "", "", []string(nil)
 	for jobIDs == nil && sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "DYNAMO="); ok {
 			url = u
+		}
+		if k, ok := strings.CutPrefix(sc.Text(), "KEY="); ok {
+			key = k
 		}
 		if j, ok := strings.CutPrefix(sc.Text(), "JOBS="); ok {
 			jobIDs = strings.Split(j, ",")
@@ -188,7 +192,7 @@ func childDynamo(b *testing.B, n, jobs int) (*dynamo.Store, []string) {
 		b.Fatal("the child DynamoDB did not start")
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(key, "local", "")}
 	c := clock.System{}
 	return dynamo.New(awsclient.DynamoDB(cfg, url), stack.Table, c, ids.New(c, nil)), jobIDs
 }

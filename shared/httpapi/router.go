@@ -161,11 +161,12 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*R
 	r.pending = &rec
 	resp, err := h(ctx, r)
 	if errors.Is(err, idempotency.ErrRace) {
-		// A concurrent request with this key committed first: answer as it did.
+		// A concurrent request with this key committed first (answer as it
+		// did) or is still at work (409: retry for its answer).
 		if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
 			return resp, err
 		}
-		return nil, clientele.Wrap(clientele.Unavailable, err, "a concurrent request with this Idempotency-Key is in progress; retry")
+		return nil, errInProgress
 	}
 	if err != nil || resp.StatusCode >= 300 || r.recorded {
 		return resp, err

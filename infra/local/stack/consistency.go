@@ -58,7 +58,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
-		out, err := st.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(Table), ExclusiveStartKey: start})
+		out, err := st.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(st.Table), ExclusiveStartKey: start})
 		if err != nil {
 			return nil, fmt.Errorf("scan: %w", err)
 		}

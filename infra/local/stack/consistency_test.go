@@ -40,7 +40,7 @@ func TestCheckProfilesAndCustomizations(t *testing.T) {
 		user("P#demo#PR#PR1", "U#U2", "project_member", "U2", "PF9", `{"tasks":["fly"]}`),
 	}
 	for _, it := range items {
-		if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(Table), Item: it}); err != nil {
+		if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table), Item: it}); err != nil {
 			t.Fatal(err)
 		}
 	}

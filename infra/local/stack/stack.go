@@ -1,7 +1,10 @@
-// Package stack is Clientele's local stack: DynamoDB (minidyn), S3
-// (gofakes3) and SES (a capturing mailbox) in process on loopback ports, a dev
-// JWT issuer, and an API Gateway emulation that routes from template.yaml to
-// the same handlers the Lambda functions run. Dev and tests only.
+// Package stack is Clientele's local stack: AWS's DynamoDB Local (one JVM per
+// process, a database of its own per stack) behind a proxy that counts
+// requests and injects faults, the table's stream read as the export
+// worker's event source mapping reads it, S3 (gofakes3) and SES (a capturing
+// mailbox) in process on loopback ports, a dev JWT issuer, and an API
+// Gateway emulation that routes from template.yaml to the same handlers the
+// Lambda functions run. Dev and tests only.
 package stack
 
 import (
@@ -15,9 +18,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,8 +33,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
-	"github.com/truora/minidyn/server"
 
+	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/local/devjwt"
 	"github.com/clientele/clientele/infra/local/mailbox"
 	"github.com/clientele/clientele/infra/template"
@@ -77,7 +80,8 @@ var Scheduled = map[string]string{
 }
 
 // Streamed are the functions of template.yaml that the table's stream
-// triggers; the stack delivers their records itself (see stream.go).
+// triggers; the stack reads the stream and invokes them itself, as their
+// event source mappings say (see stream.go).
 var Streamed = map[string]bool{"ExportWorkerFunction": true}
 
 // Options configure a stack.
@@ -93,27 +97,32 @@ type Options struct {
 
 // Stack is a running local stack.
 type Stack struct {
-	Issuer  *devjwt.Issuer
-	Mail    *mailbox.Mailbox
-	Dynamo  *server.Server // for fault injection: EmulateFailure, EmulateFailureForTable
-	Clock   interface{ Advance(time.Duration) time.Time }
+	Issuer *devjwt.Issuer
+	Mail   *mailbox.Mailbox
+	Clock  interface{ Advance(time.Duration) time.Time }
+	// Dynamo is the proxy in front of the stack's DynamoDB: request counts
+	// and fault injection.
+	Dynamo  *dynamodblocal.Proxy
 	Store   *dynamo.Store
 	Routes  []template.Route
 	db      *dynamodb.Client
 	Routers map[string]*httpapi.Router // by function logical id
-	// DynamoURL is the emulator's endpoint, for a client in another process.
+	// DynamoURL is the endpoint of the stack's DynamoDB proxy, for a client
+	// in another process; DynamoKey the access key that selects its database.
 	DynamoURL string
+	DynamoKey string
+	Table     string // the table's name
 	deps      api.Deps
 
 	handler   http.Handler
-	dynFail   atomic.Pointer[func(op string) bool]
-	dynCalls  atomic.Int64
-	dynByOp   sync.Map // op -> *atomic.Int64
 	s3Fail    atomic.Pointer[func(*http.Request) bool]
 	s3Calls   atomic.Int64
 	S3        *s3.Client // the stack's client of its S3, for tests to read objects
-	stream    stream
+	stream    *poller    // the export worker's trigger; nil when disabled
+	streamARN string
+	handSeq   atomic.Int64 // sequence of ExportJobEvent's records
 	listeners []*http.Server
+	cleanup   []func()
 }
 
 // Start starts the emulators, creates the table of template.yaml, seeds the
@@ -151,22 +160,29 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 
-	// DynamoDB, counting requests by operation at the wire.
-	st.Dynamo = server.NewServer()
-	dynURL, err := st.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st.dynCalls.Add(1)
-		op := r.Header.Get("X-Amz-Target")
-		op = op[strings.LastIndexByte(op, '.')+1:]
-		n, _ := st.dynByOp.LoadOrStore(op, new(atomic.Int64))
-		n.(*atomic.Int64).Add(1)
-		if fail := st.dynFail.Load(); fail != nil && (*fail)(op) {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}`))
-			return
+	// DynamoDB, counting requests by operation at the wire. DynamoDB Local
+	// keeps a database per access key: the stack's own key isolates it from
+	// every other stack of the process. Another DynamoDB (DYNAMODB_ENDPOINT)
+	// gets a table name of the stack's own instead.
+	st.DynamoKey, st.Table = "stack"+randomSecret()[:16], Table
+	creds := awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(st.DynamoKey, "local", ""))
+	upstream := os.Getenv("DYNAMODB_ENDPOINT")
+	if upstream != "" {
+		st.Table = Table + "-" + st.DynamoKey[5:13]
+		if os.Getenv("AWS_ACCESS_KEY_ID") != "" || os.Getenv("AWS_PROFILE") != "" {
+			creds = func(*awsconfig.LoadOptions) error { return nil } // the environment's own
 		}
-		st.serveDynamo(w, r, op)
-	}))
+	} else {
+		ddb, derr := dynamodblocal.Shared()
+		if err = derr; err != nil {
+			return nil, err
+		}
+		upstream = ddb.URL
+	}
+	if st.Dynamo, err = dynamodblocal.NewProxy(upstream); err != nil {
+		return nil, err
+	}
+	dynURL, err := st.serve(st.Dynamo)
 	if err != nil {
 		return nil, err
 	}
@@ -191,11 +207,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 
 	// One SDK configuration for the whole process, as in a Lambda.
-	cfg := config.Config{TableName: Table, CursorSecret: randomSecret(), Region: "us-east-1",
+	cfg := config.Config{TableName: st.Table, CursorSecret: randomSecret(), Region: "us-east-1",
 		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, MailFrom: MailFrom,
 		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
-	awsCfg, err := awsclient.Load(ctx, cfg, awsconfig.WithCredentialsProvider(
-		credentials.NewStaticCredentialsProvider("local", "local", "")),
+	awsCfg, err := awsclient.Load(ctx, cfg, creds,
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 20 * time.Millisecond })
@@ -206,13 +221,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err = createResources(ctx, tmpl, awsCfg, cfg); err != nil {
 		return nil, err
 	}
+	st.cleanup = append(st.cleanup, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint).DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &cfg.TableName})
+	})
 	deps, err := function.Build(cfg, awsCfg, clk, log, function.Exports)
 	if err != nil {
 		return nil, err
 	}
 	st.Store, st.deps, st.DynamoURL = deps.Store, deps, dynURL
 	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
-	st.stream.start(st.deliverExportJob)
+	if err = st.startStream(ctx, tmpl, awsCfg, upstream, log); err != nil {
+		return nil, err
+	}
 	st.db = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	if _, err = st.Store.UpdatePortal(ctx, Portal, func(cur clientele.Portal) (clientele.Portal, clientele.Changes, error) {
 		cur.Name = "Demo Portal"
@@ -365,30 +387,15 @@ func (st *Stack) RunReminders(ctx context.Context, baseURL string) (api.Reminder
 // Handler serves the API, /openapi.yaml and /_local/*.
 func (st *Stack) Handler() http.Handler { return st.handler }
 
-// DynamoCalls returns how many DynamoDB requests reached the emulator.
-func (st *Stack) DynamoCalls() int64 { return st.dynCalls.Load() }
+// DynamoCalls returns how many DynamoDB requests reached the proxy.
+func (st *Stack) DynamoCalls() int64 { return st.Dynamo.Calls() }
 
 // DynamoCallsByOp returns the requests per DynamoDB operation.
-func (st *Stack) DynamoCallsByOp() map[string]int64 {
-	out := map[string]int64{}
-	st.dynByOp.Range(func(k, v any) bool {
-		out[k.(string)] = v.(*atomic.Int64).Load()
-		return true
-	})
-	return out
-}
+func (st *Stack) DynamoCallsByOp() map[string]int64 { return st.Dynamo.CallsByOp() }
 
-// FailDynamo makes every DynamoDB request for which fail returns true answer
-// 500 InternalServerError, until FailDynamo(nil). Unlike minidyn's
-// EmulateFailure it can pick requests by operation and order, to fail a
-// multi-step operation midway.
-func (st *Stack) FailDynamo(fail func(op string) bool) {
-	if fail == nil {
-		st.dynFail.Store(nil)
-		return
-	}
-	st.dynFail.Store(&fail)
-}
+// FailDynamo makes every DynamoDB request of an operation for which fail
+// returns true answer 500 InternalServerError, until FailDynamo(nil).
+func (st *Stack) FailDynamo(fail func(op string) bool) { st.Dynamo.Fail(fail) }
 
 // Token returns a staff token of the dev issuer.
 func (st *Stack) Token(portal, role, subject string) string {
@@ -399,9 +406,15 @@ func (st *Stack) Token(portal, role, subject string) string {
 	return t
 }
 
-// Close stops the emulators.
+// Close stops the stream's poller, drops the stack's table and stops the
+// emulators.
 func (st *Stack) Close() {
-	st.stream.stop()
+	if st.stream != nil {
+		st.stream.stop() // before the table goes: its reads would fail
+	}
+	for _, f := range st.cleanup {
+		f()
+	}
 	for _, s := range st.listeners {
 		_ = s.Close()
 	}
