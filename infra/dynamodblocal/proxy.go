@@ -34,6 +34,18 @@ func NewProxy(endpoint string) (*Proxy, error) {
 	}
 	p := httputil.NewSingleHostReverseProxy(u)
 	p.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	// The answer is read whole before any of it is passed on: a connection
+	// that breaks mid-body then becomes a 503 the SDK retries, as a dropped
+	// connection to DynamoDB would, instead of a truncated 200.
+	p.ModifyResponse = func(res *http.Response) error {
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return err
+		}
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		return nil
+	}
 	p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 		writeDynamo(w, http.StatusServiceUnavailable, map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", "message": "local proxy: " + err.Error()})
 	}

@@ -22,7 +22,7 @@ func Exports(d Deps) *httpapi.Router {
 	rt.Handle("POST /v1/exports", httpapi.Write, d.createExport)
 	rt.Handle("GET /v1/exports", httpapi.Write, d.listExports)
 	rt.Handle("GET /v1/exports/{exportId}", httpapi.Write, d.getExport)
-	rt.Handle("POST /v1/imports", httpapi.Write, d.importUsers)
+	rt.HandleLocked("POST /v1/imports", httpapi.Write, d.importUsers)
 	return rt
 }
 

@@ -147,3 +147,40 @@ func TestBulkReinvite(t *testing.T) {
 	want(t, e.call("POST", "/v1/users/reinvite", staff, map[string]any{"userIds": []string{a}, "status": "invited"}), 400)
 	e.consistent()
 }
+
+// TestReinviteStateBeforeGate: a user who cannot
+// be re-invited (deactivated, already accepted) is refused with 409 even
+// inside the 24 h window: api.md checks the state before the gate. The
+// bulk route says "conflict" for them, not "gated".
+func TestReinviteStateBeforeGate(t *testing.T) {
+	e := newUsersEnv(t)
+	off := e.addUser("off.in.window@example.com")
+	want(t, e.call("POST", "/v1/users/"+off+"/deactivate", e.owner, nil), 200)
+	done, token := e.inviteToken("accepted.in.window@example.com")
+	want(t, e.call("POST", "/v1/invites/"+url.PathEscape(token)+"/accept", "", map[string]any{"password": "long enough pw"}), 200)
+	quiet := e.addUser("quiet.in.window@example.com", map[string]any{"portalAccess": false})
+	pending := e.addUser("pending.in.window@example.com")
+	tests := []struct {
+		name, id string
+		status   int    // POST /v1/users/{userId}/reinvite
+		outcome  string // in POST /v1/users/reinvite
+	}{
+		{"deactivated", off, 409, "conflict"},
+		{"accepted", done, 409, "conflict"},
+		{"without portal access", quiet, 409, "conflict"},
+		{"invited: the gate", pending, 429, "gated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.call("POST", "/v1/users/"+tt.id+"/reinvite", e.owner, nil)
+			if r.Status != tt.status {
+				t.Errorf("POST /v1/users/{userId}/reinvite: %d %s, want %d", r.Status, r.Body, tt.status)
+			}
+			b := e.call("POST", "/v1/users/reinvite", e.owner, map[string]any{"userIds": []string{tt.id}})
+			want(t, b, 200)
+			if got := b.JSON()["results"].([]any)[0].(map[string]any)["outcome"]; got != tt.outcome {
+				t.Errorf("POST /v1/users/reinvite: outcome %v, want %s", got, tt.outcome)
+			}
+		})
+	}
+}

@@ -201,19 +201,28 @@ func (d Deps) deleteTemplate(ctx context.Context, r *httpapi.Request) (*httpapi.
 	return httpapi.NoContent(), nil
 }
 
-// renderInvitation renders the invitation of the portal's chosen template,
-// or the built-in one. A template deleted under a send (which the delete's
-// condition on the portal prevents) falls back to the built-in one.
-func (d Deps) renderInvitation(ctx context.Context, portal clientele.Portal, inv mail.Invitation) (mail.Message, error) {
-	if portal.InvitationTemplateID == "" || portal.InvitationTemplateID == clientele.DefaultTemplateID {
-		return mail.RenderInvitation(inv)
+// renderInvitation renders the invitation with the template chosen for the
+// request (chosen, read with the request's other items), else the portal's
+// chosen template, else the built-in one. A portal's template deleted
+// under a send (which the delete's condition on the portal prevents) falls
+// back to the built-in one.
+func (d Deps) renderInvitation(ctx context.Context, portal clientele.Portal, chosen *clientele.InvitationTemplate, inv mail.Invitation) (mail.Message, error) {
+	t := chosen
+	if t == nil {
+		if portal.InvitationTemplateID == "" || portal.InvitationTemplateID == clientele.DefaultTemplateID {
+			return mail.RenderInvitation(inv)
+		}
+		own, err := d.Store.GetTemplate(ctx, portal.ID, portal.InvitationTemplateID)
+		if clientele.ErrorCode(err) == clientele.NotFound {
+			return mail.RenderInvitation(inv)
+		}
+		if err != nil {
+			return mail.Message{}, err
+		}
+		t = &own
 	}
-	t, err := d.Store.GetTemplate(ctx, portal.ID, portal.InvitationTemplateID)
-	if clientele.ErrorCode(err) == clientele.NotFound {
+	if t.ID == clientele.DefaultTemplateID {
 		return mail.RenderInvitation(inv)
-	}
-	if err != nil {
-		return mail.Message{}, err
 	}
 	subject, err1 := mail.ParseTemplate(t.Subject)
 	body, err2 := mail.ParseTemplate(t.Body)

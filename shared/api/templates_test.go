@@ -133,3 +133,34 @@ func TestTemplateChooseDeleteRace(t *testing.T) {
 	}
 	e.consistent()
 }
+
+// TestAddUsersWithTemplate: templateId on POST
+// /v1/users chooses the invitation template of the emails (api.md and the
+// OpenAPI document); only an unknown id is 400.
+func TestAddUsersWithTemplate(t *testing.T) {
+	e := newUsersEnv(t)
+	tmpl := e.call("POST", "/v1/invitation-templates", e.owner, map[string]any{"name": "Welcome", "subject": "Welcome to {{.PortalName}}", "body": "Hello: {{.InviteURL}}"})
+	want(t, tmpl, 201)
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "unknown.template@example.com", "companyId": e.company, "templateId": "01JBZZZZZZZZZZZZZZZZZZZZZZ"}), 400)
+	r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "templated@example.com", "companyId": e.company, "templateId": tmpl.String("id")})
+	if r.Status != 201 {
+		t.Fatalf("with the id of an existing template: %d %s, want 201", r.Status, r.Body)
+	}
+	if msgs := e.st.Mail.Messages(); len(msgs) != 1 || msgs[0].Subject != "Welcome to Demo Portal" {
+		t.Fatalf("mail %+v", msgs)
+	}
+	// The portal's choice is used without templateId; "default" is the
+	// built-in one whatever the portal chose.
+	want(t, e.call("PATCH", "/v1/portal", e.owner, map[string]any{"invitationTemplateId": tmpl.String("id")}), 200)
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "portal.choice@example.com", "companyId": e.company}), 201)
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "built.in@example.com", "companyId": e.company, "templateId": "default"}), 201)
+	subjects := map[string]string{}
+	for _, m := range e.st.Mail.Messages() {
+		subjects[m.To[0]] = m.Subject
+	}
+	if len(subjects) != 3 || subjects["portal.choice@example.com"] != "Welcome to Demo Portal" || subjects["built.in@example.com"] == "Welcome to Demo Portal" {
+		t.Fatalf("subjects %v", subjects)
+	}
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "bad.id@example.com", "companyId": e.company, "templateId": "not an id"}), 400)
+	e.consistent()
+}

@@ -51,7 +51,7 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		return nil, err
 	}
 	pid := r.Principal.PortalID
-	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour != nil)
+	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour != nil, req.InvitationTemplateID)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (d Deps) sendInvitation(ctx context.Context, base string, ac dynamo.AddCont
 	if u.Name != nil {
 		name = *u.Name
 	}
-	msg, err := d.renderInvitation(ctx, ac.Portal, mail.Invitation{UserName: name, Email: u.Email, CompanyName: ac.Company.Name,
+	msg, err := d.renderInvitation(ctx, ac.Portal, ac.Template, mail.Invitation{UserName: name, Email: u.Email, CompanyName: ac.Company.Name,
 		PortalName: ac.Portal.Name, InviteURL: base + "/portal/invite/" + token, ExpiresAt: *u.InviteExpiresAt})
 	if err != nil {
 		return err

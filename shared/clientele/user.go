@@ -101,6 +101,23 @@ func (u User) RemindDue() *time.Time {
 	return u.RemindAt
 }
 
+// Reinvitable refuses (Conflict) a user who cannot get a new invitation:
+// only invited users with portal access can. It is checked before the
+// 24-hour gate, so such a user hears why whether or not the gate is open.
+func (u User) Reinvitable() error {
+	if !u.PortalAccess || u.Status != Invited {
+		return Errorf(Conflict, "only invited users with portal access can be re-invited; this one is %s", u.reinviteState())
+	}
+	return nil
+}
+
+func (u User) reinviteState() string {
+	if u.Status == Invited {
+		return "without portal access"
+	}
+	return string(u.Status)
+}
+
 // HoldsSeat reports whether the user counts against the seat limit.
 func (u User) HoldsSeat() bool { return u.PortalAccess && u.Status != Deactivated }
 
@@ -174,6 +191,9 @@ type NewUsers struct {
 	Emails     []string // as given, trimmed
 	Template   User
 	ProjectIDs []string
+	// InvitationTemplateID is the template chosen for these invitations;
+	// "" for the portal's choice.
+	InvitationTemplateID string
 }
 
 // Validate checks the request as a whole; addresses are checked one by one
@@ -202,7 +222,10 @@ func (in UsersInput) Validate() (NewUsers, error) {
 		u.PortalAccess = *in.PortalAccess
 	}
 	if in.TemplateID != nil {
-		f.Add("templateId", "no such invitation template (the built-in one is used when templateId is absent)")
+		if *in.TemplateID != DefaultTemplateID && !ValidID(*in.TemplateID) {
+			f.Add("templateId", "no such invitation template")
+		}
+		out.InvitationTemplateID = *in.TemplateID
 	}
 	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxProjectsPerUser, &f)
 	if in.RatePerHour != nil {

@@ -34,8 +34,17 @@ func (s *Store) gateItem(pid, uid string, from time.Time) txItem {
 // saying when the next invitation may go out.
 func (s *Store) gateClosed(ctx context.Context, pid, uid string) error {
 	item, err := s.getItem(ctx, gatePK(pid, uid), skGate)
-	if err != nil || item == nil {
+	if err != nil {
 		return err
+	}
+	return s.gateError(item)
+}
+
+// gateError is the Gated error of the gate item, nil when the gate is open
+// (absent, or expired and not yet deleted by TTL).
+func (s *Store) gateError(item map[string]types.AttributeValue) error {
+	if item == nil {
+		return nil
 	}
 	at := time.Unix(int64(nval(item, "expiresAt")), 0).UTC()
 	if !at.After(s.clock.Now()) {
@@ -58,19 +67,35 @@ func (s *Store) Reinvite(ctx context.Context, pid, uid, tokenHash string, ttl ti
 
 // invite is a re-invite, or with reminder an automatic reminder (counted).
 func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, actor clientele.Actor, reminder bool, check func(clientele.User) error) (clientele.User, error) {
-	// One read first: a closed gate (the common refusal) costs no doomed
-	// transaction. The transaction's own condition still decides races.
-	if err := s.gateClosed(ctx, pid, uid); err != nil {
+	// One read first, of the user and the gate together: a user who cannot
+	// be re-invited hears so before the gate is looked at, and a closed gate
+	// (the common refusal) costs no doomed transaction. The transaction's
+	// own conditions still decide races.
+	items, err := s.getItems(ctx, key(userPK(pid, uid), skMeta), key(gatePK(pid, uid), skGate))
+	if err != nil {
+		return clientele.User{}, err
+	}
+	if items[0] == nil {
+		return clientele.User{}, userNotFound()
+	}
+	cur, err := userFromItem(items[0])
+	if err != nil {
+		return clientele.User{}, err
+	}
+	if err := cur.Reinvitable(); err != nil {
+		return cur, err
+	}
+	if err := s.gateError(items[1]); err != nil {
 		return clientele.User{}, err
 	}
 	now := s.Now()
 	var old *string
 	u, err := s.updateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
-		if err := check(cur); err != nil {
+		if err := cur.Reinvitable(); err != nil {
 			return UserChange{}, err
 		}
-		if !cur.PortalAccess || cur.Status != clientele.Invited {
-			return UserChange{}, clientele.Errorf(clientele.Conflict, "only invited users with portal access can be re-invited; this one is %s", cur.Status)
+		if err := check(cur); err != nil {
+			return UserChange{}, err
 		}
 		old = cur.InviteTokenHash
 		next := cur

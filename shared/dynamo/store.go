@@ -209,6 +209,11 @@ func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.R
 			// conflict is the record's condition.
 			tok := requestToken(rec.KeyHash, effect, attempt)
 			in.ClientRequestToken = &tok
+		} else {
+			// The SDK writes a token of its own into the input it is
+			// given; a sending after a cancellation is new work and gets a
+			// new one.
+			in.ClientRequestToken = nil
 		}
 		if _, err = s.db.TransactWriteItems(ctx, in); err == nil {
 			return nil

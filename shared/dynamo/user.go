@@ -325,21 +325,42 @@ type AddContext struct {
 	Portal   clientele.Portal
 	Company  clientele.Company
 	Projects []clientele.Project
+	// Template is the invitation template chosen for the request; nil for
+	// the portal's choice.
+	Template *clientele.InvitationTemplate
 }
 
-// ReadAddContext reads the portal, the company and the projects of a user
-// add in one TransactGetItems, and checks that the company is on each
-// project and, when a rate is given, that each bills staff hours.
-func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs []string, withRate bool) (AddContext, error) {
+// ReadAddContext reads the portal, the company, the projects and the chosen
+// invitation template (templateID; "" for none) of a user add in one
+// TransactGetItems, and checks that the company is on each project and,
+// when a rate is given, that each bills staff hours.
+func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs []string, withRate bool, templateID string) (AddContext, error) {
 	keys := []map[string]types.AttributeValue{key(portalPrefix(pid), skPortal), key(companyPK(pid, cid), skMeta)}
 	for _, id := range projectIDs {
 		keys = append(keys, key(projectPK(pid, id), skMeta))
+	}
+	ownTemplate := templateID != "" && templateID != clientele.DefaultTemplateID
+	if ownTemplate {
+		keys = append(keys, key(templatePK(pid, templateID), skMeta))
 	}
 	got, err := s.getItems(ctx, keys...)
 	if err != nil {
 		return AddContext{}, err
 	}
 	var ac AddContext
+	switch {
+	case ownTemplate && got[len(got)-1] == nil:
+		return ac, &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
+			Fields: []clientele.FieldError{{Field: "templateId", Message: "no such invitation template"}}}
+	case ownTemplate:
+		t, err := templateFromItem(got[len(got)-1])
+		if err != nil {
+			return ac, err
+		}
+		ac.Template, got = &t, got[:len(got)-1]
+	case templateID == clientele.DefaultTemplateID:
+		ac.Template = &clientele.InvitationTemplate{ID: clientele.DefaultTemplateID, BuiltIn: true}
+	}
 	ac.Portal = clientele.DefaultPortal(pid)
 	if got[0] != nil {
 		if ac.Portal, err = portalFromItem(pid, got[0]); err != nil {

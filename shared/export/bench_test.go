@@ -1,7 +1,6 @@
 package export_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,12 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,9 +18,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/local/stack"
+	"github.com/clientele/clientele/infra/template"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/clock"
@@ -71,79 +70,6 @@ func readMetric(name string) uint64 {
 	return s[0].Value.Uint64()
 }
 
-// The benchmark's DynamoDB runs in a child process (this test binary again,
-// with CLIENTELE_BENCH_DYNAMO=<users>,<jobs>): minidyn copies the index's
-// references on every Query, and in the same process its garbage would be
-// measured as the exporter's. The parent holds only the worker, its SDK
-// clients and buffers.
-const childEnv = "CLIENTELE_BENCH_DYNAMO"
-
-func TestMain(m *testing.M) {
-	if arg := os.Getenv(childEnv); arg != "" {
-		if err := serveDynamo(arg); err != nil {
-			fmt.Fprintln(os.Stderr, "bench dynamo:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// serveDynamo creates jobs pending portal export jobs of portal "bench"
-// and seeds n users in it, prints the DynamoDB endpoint and the job ids, and
-// serves until stdin closes.
-//
-// The jobs are created first: CreateExport is a transaction, and minidyn
-// deep-copies the whole table for each (its rollback snapshot), 9 GB at
-// 1,000,000 users. The stack's own export worker is held: the jobs are for
-// the parent's worker (with the stream running, the child would export
-// each job a second time, on the emulator's core, and race the parent for
-// it). The emulator's heap is 860 MB per 100,000 users: the child's
-// memory limit is 12 GiB (unless GOMEMLIMIT is set), so that at 1,000,000
-// it collects before doubling its 8.6 GB.
-func serveDynamo(arg string) error {
-	count, jobCount, _ := strings.Cut(arg, ",")
-	n, err := strconv.Atoi(count)
-	if err != nil {
-		return err
-	}
-	jobs, err := strconv.Atoi(jobCount)
-	if err != nil {
-		return err
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(12 << 30)
-	}
-	ctx := context.Background()
-	st, err := stack.Start(ctx, stack.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	st.HoldStream(true)
-	jobIDs := make([]string, jobs)
-	now := time.Now().UTC()
-	for i := range jobIDs {
-		jobIDs[i] = st.Store.NewID()
-		job := clientele.Export{ID: jobIDs[i], PortalID: "bench", Scope: clientele.ScopePortal, Status: clientele.ExportPending,
-			ObjectKey: "exports/bench.csv", CreatedAt: now, UpdatedAt: now}
-		if err := st.Store.CreateExport(ctx, job, nil); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	if err := st.Store.SeedUsers(ctx, "bench", benchUsers(n, st.Store.NewID)); err != nil {
-		return err
-	}
-	runtime.GC()
-	fmt.Fprintf(os.Stderr, "bench dynamo: seeded %d users in %s, emulator heap %d MiB\n", n, time.Since(start).Round(time.Millisecond), liveBytes()>>20)
-	fmt.Println("DYNAMO=" + st.DynamoURL)
-	fmt.Println("KEY=" + st.DynamoKey)
-	fmt.Println("JOBS=" + strings.Join(jobIDs, ","))
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	return nil
-}
-
 // benchUsers are n active client users of one company.
 func benchUsers(n int, newID func() string) []clientele.User {
 	now := time.Now().UTC()
@@ -156,45 +82,66 @@ func benchUsers(n int, newID func() string) []clientele.User {
 	return users
 }
 
-// childDynamo starts the child with n users and jobs export jobs, and
-// returns a store on its table and the jobs' ids.
-func childDynamo(b *testing.B, n, jobs int) (*dynamo.Store, []string) {
+// benchDynamo creates a table of template.yaml's shape in a database of its
+// own of DynamoDB Local, seeds n users of portal "bench" (BatchWriteItem,
+// 8 writers) and jobs pending portal export jobs, and returns a store on it
+// and the jobs' ids. DynamoDB Local is a JVM of its own: nothing of it is
+// measured as the exporter's; the seeding's garbage is collected before
+// any round.
+func benchDynamo(b *testing.B, n, jobs int) (*dynamo.Store, []string) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d", childEnv, n, jobs))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	ctx := context.Background()
+	ddb, err := dynamodblocal.Shared()
 	if err != nil {
 		b.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = in.Close(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	url, key, jobIDs := "", "", []string(nil)
-	for jobIDs == nil && sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "DYNAMO="); ok {
-			url = u
-		}
-		if k, ok := strings.CutPrefix(sc.Text(), "KEY="); ok {
-			key = k
-		}
-		if j, ok := strings.CutPrefix(sc.Text(), "JOBS="); ok {
-			jobIDs = strings.Split(j, ",")
-		}
-	}
-	if url == "" || len(jobIDs) != jobs {
-		b.Fatal("the child DynamoDB did not start")
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(key, "local", "")}
 	c := clock.System{}
-	return dynamo.New(awsclient.DynamoDB(cfg, url), stack.Table, c, ids.New(c, nil)), jobIDs
+	gen := ids.New(c, nil)
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("bench"+gen.New(), "local", "")}
+	db := awsclient.DynamoDB(cfg, ddb.URL)
+	path, err := template.FindFile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tmpl, err := template.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := tmpl.CreateTableInput(stack.Table)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(stack.Table)})
+	})
+	store := dynamo.New(db, stack.Table, c, gen)
+	jobIDs := make([]string, jobs)
+	now := time.Now().UTC()
+	for i := range jobIDs {
+		jobIDs[i] = store.NewID()
+		job := clientele.Export{ID: jobIDs[i], PortalID: "bench", Scope: clientele.ScopePortal, Status: clientele.ExportPending,
+			ObjectKey: "exports/bench.csv", CreatedAt: now, UpdatedAt: now}
+		if err := store.CreateExport(ctx, job, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	users := benchUsers(n, store.NewID)
+	const writers = 8
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() { errs <- store.SeedUsers(ctx, "bench", users[w*n/writers:(w+1)*n/writers]) }()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("seeded %d users in %s", n, time.Since(start).Round(time.Millisecond))
+	return store, jobIDs
 }
 
 // page reads what the worker reads for a portal export, the same way (the
@@ -245,9 +192,9 @@ func page(ctx context.Context, store *dynamo.Store, pid string, size int) (int, 
 
 // BenchmarkExport exports a portal of 10,000, 100,000 and 1,000,000 users
 // to one CSV (DynamoDB pages of 1,000 users, about DynamoDB's 1 MB page,
-// from minidyn in a child process; S3 multipart parts of 5 MiB, 2 in
-// flight, to a sink), and side by side, on the same table in the same
-// run, only pages the same users out of the emulator (page). Each
+// from DynamoDB Local; S3 multipart parts of 5 MiB, 2 in flight, to a
+// sink), and side by side, on the same table in the same run, only pages
+// the same users out of DynamoDB Local (page). Each
 // iteration does rounds of page then export (2 rounds below 1,000,000
 // users, 1 at 1,000,000; CLIENTELE_BENCH_ROUNDS overrides):
 //
@@ -256,7 +203,7 @@ func page(ctx context.Context, store *dynamo.Store, pid string, size int) (int, 
 //
 // It reports paging-s and export-s, the best of the rounds, and their
 // ratio; paging-cpu-s and export-cpu-s, the least CPU time of this process
-// (the worker's side, the emulator excluded; the export's includes the
+// (the worker's side, DynamoDB Local excluded; the export's includes the
 // heap sampler); ns/op, B/op and allocs/op per export (the best time, the
 // mean allocations; paging excluded); and, above the heap before the
 // export, the largest of the rounds' peak-heap-MiB, the peak of the heap
@@ -285,7 +232,7 @@ func BenchmarkExport(b *testing.B) {
 				rounds = r
 			}
 
-			store, jobs := childDynamo(b, n, rounds*b.N)
+			store, jobs := benchDynamo(b, n, rounds*b.N)
 			const pageSize = 1000
 			w := &export.Worker{Store: store, Uploader: export.NewUploader(s3c), Bucket: "b", Log: slog.New(slog.DiscardHandler), PageSize: pageSize}
 

@@ -168,8 +168,17 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*R
 		}
 		return nil, errInProgress
 	}
-	if err != nil || resp.StatusCode >= 300 || r.recorded {
+	if err != nil || resp.StatusCode >= 300 {
+		// The state this request failed on may be a concurrent request's
+		// work under the same key, committed with its record meanwhile:
+		// answer as that one did.
+		if prev, perr := rt.replay(ctx, rec, now); prev != nil && perr == nil {
+			return prev, nil
+		}
 		return resp, err
+	}
+	if r.recorded {
+		return resp, nil
 	}
 	final := r.Record(resp)
 	if err := rt.idem.PutIdempotency(ctx, *final); err != nil && !errors.Is(err, idempotency.ErrRace) {
