@@ -12,18 +12,7 @@ import (
 // jobPattern is the export worker's filter, read from template.yaml.
 func jobPattern(t *testing.T) string {
 	t.Helper()
-	path, err := template.FindFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := template.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	esm, err := tmpl.EventSourceMapping("ExportWorkerFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
+	esm := exportMapping(t)
 	if len(esm.Filters) != 1 {
 		t.Fatalf("filters %v, want one", esm.Filters)
 	}
@@ -135,4 +124,22 @@ func TestCompileFilterErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exportMapping is the export worker's event source mapping in template.yaml.
+func exportMapping(t *testing.T) template.EventSourceMapping {
+	t.Helper()
+	path, err := template.FindFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := template.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esm, err := tmpl.EventSourceMapping("ExportWorkerFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return esm
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/clientele/clientele/infra/template"
 	"github.com/clientele/clientele/shared/clientele"
 )
 
@@ -314,18 +313,7 @@ func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecor
 // child from the start, and after an expired iterator goes on after the last
 // record it read: every record once, in order.
 func TestStreamShards(t *testing.T) {
-	path, err := template.FindFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := template.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	esm, err := tmpl.EventSourceMapping("ExportWorkerFunction")
-	if err != nil {
-		t.Fatal(err)
-	}
+	esm := exportMapping(t)
 	f := &fakeStreams{shards: []*fakeShard{{id: "s1"}}, expire: map[string]bool{}, created: time.Now()}
 	d := &deliveries{fail: map[string]bool{}}
 	p, err := newPoller(f, "arn:fake", esm, d.invoke, slog.New(slog.NewTextHandler(io.Discard, nil)))
