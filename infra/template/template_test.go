@@ -88,6 +88,7 @@ var wantRoutes = []Route{
 	{Method: "GET", Path: "/v1/me", Function: "ClientFunction", Public: true},
 	{Method: "PATCH", Path: "/v1/me", Function: "ClientFunction", Public: true},
 	{Method: "GET", Path: "/v1/me/projects", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/me/password", Function: "ClientFunction", Public: true},
 
 	{Method: "GET", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},
 	{Method: "POST", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},

@@ -239,6 +239,11 @@ func TestRequestBudget(t *testing.T) {
 		budget{"GET /v1/me/projects (a user on one project, built-in profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects, when on any; the user's customizations come with the user)", 3, func(e *env) resp {
 			return e.call("GET", "/v1/me/projects", session, nil)
 		}},
+		budget{"POST /v1/me/password", "GetItem(session) + TransactGetItems(user, credential epoch) + the login reads (2 TransactGetItems) + TransactWriteItems(Update credential and epoch, Put session, Delete failure counter, Put history); a wrong current password: the reads + UpdateItem or Put of the counter", 5, func(e *env) resp {
+			r := e.call("POST", "/v1/me/password", session, map[string]any{"currentPassword": "budget password", "newPassword": "budget password 3"})
+			session = r.String("token")
+			return r
+		}},
 		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/logout", session, nil)
 		}},

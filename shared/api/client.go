@@ -34,6 +34,7 @@ func Client(d Deps) *httpapi.Router {
 	rt.Handle("GET /v1/me", httpapi.Public, d.getMe)
 	rt.Handle("PATCH /v1/me", httpapi.Public, d.patchMe)
 	rt.Handle("GET /v1/me/projects", httpapi.Public, d.myProjects)
+	rt.Handle("POST /v1/me/password", httpapi.Public, d.changePassword)
 	return rt
 }
 
@@ -146,25 +147,31 @@ func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 
 // session authenticates a client by its bearer session token.
 func (d Deps) session(ctx context.Context, r *httpapi.Request) (pid, hash string, u clientele.User, err error) {
+	pid, hash, u, _, err = d.clientSession(ctx, r)
+	return pid, hash, u, err
+}
+
+// clientSession is session with the session itself (its credential epoch).
+func (d Deps) clientSession(ctx context.Context, r *httpapi.Request) (pid, hash string, u clientele.User, s dynamo.Session, err error) {
 	unauthorized := clientele.Errorf(clientele.Unauthorized, "a client session token is required (Authorization: Bearer <token>)")
 	scheme, token, _ := strings.Cut(r.Header("Authorization"), " ")
 	pid, ok := auth.PortalOf(strings.TrimSpace(token))
 	if !strings.EqualFold(scheme, "Bearer") || !ok {
-		return "", "", u, unauthorized
+		return "", "", u, s, unauthorized
 	}
 	hash = auth.HashToken(strings.TrimSpace(token))
-	s, err := d.Store.GetSession(ctx, pid, hash)
+	s, err = d.Store.GetSession(ctx, pid, hash)
 	if err != nil {
-		return "", "", u, err
+		return "", "", u, s, err
 	}
 	u, err = d.Store.SessionUser(ctx, pid, s)
 	if err != nil {
-		return "", "", u, err
+		return "", "", u, s, err
 	}
 	if u.Status == clientele.Deactivated {
-		return "", "", u, unauthorized
+		return "", "", u, s, unauthorized
 	}
-	return pid, hash, u, nil
+	return pid, hash, u, s, nil
 }
 
 func (d Deps) logout(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -220,6 +227,33 @@ func (in loginInput) check() (string, error) {
 	return email, f.Err()
 }
 
+// checkLogin checks an address's password through the login lockout: a
+// locked address is the Gated error (429 with Retry-After) whatever the
+// password; a wrong password, an unknown address, a user without a
+// password and a deactivated user are all nil credentials, and count one
+// failure toward the lockout. Login and the password change both call it.
+func (d Deps) checkLogin(ctx context.Context, pid, emailKey, password string) (*dynamo.Credentials, error) {
+	cred, err := d.Store.LoginState(ctx, pid, emailKey)
+	if err != nil {
+		return nil, err
+	}
+	hash := dummyHash()
+	if cred != nil && cred.PasswordHash != "" {
+		hash = cred.PasswordHash
+	}
+	ok, err := auth.VerifyPassword(password, hash)
+	if err != nil {
+		return nil, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || cred == nil || cred.PasswordHash == "" || cred.User.Status == clientele.Deactivated {
+		if err := d.Store.LoginFailed(ctx, pid, emailKey); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return cred, nil
+}
+
 func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in loginInput
 	if err := r.Decode(&in); err != nil {
@@ -230,22 +264,11 @@ func (d Deps) login(ctx context.Context, r *httpapi.Request) (*httpapi.Response,
 		return nil, err
 	}
 	pid, emailKey := in.PortalID, clientele.EmailKey(email)
-	cred, err := d.Store.LoginState(ctx, pid, emailKey)
+	cred, err := d.checkLogin(ctx, pid, emailKey, in.Password)
 	if err != nil {
 		return nil, err
 	}
-	hash := dummyHash()
-	if cred != nil && cred.PasswordHash != "" {
-		hash = cred.PasswordHash
-	}
-	ok, err := auth.VerifyPassword(in.Password, hash)
-	if err != nil {
-		return nil, fmt.Errorf("verify password: %w", err)
-	}
-	if !ok || cred == nil || cred.PasswordHash == "" || cred.User.Status == clientele.Deactivated {
-		if err := d.Store.LoginFailed(ctx, pid, emailKey); err != nil {
-			return nil, err
-		}
+	if cred == nil {
 		return nil, clientele.Errorf(clientele.Unauthorized, "the email address or the password is wrong")
 	}
 	token, sessionHash := auth.NewPortalToken(pid)
@@ -378,6 +401,60 @@ func (d Deps) confirmResetCode(ctx context.Context, in resetInput) error {
 	}
 	emailKey := clientele.EmailKey(email)
 	return d.Store.ResetPassword(ctx, pid, emailKey, auth.HashCode(pid, emailKey, in.Code), hash)
+}
+
+// changePassword sets the signed-in user's new password (the policy of
+// auth.CheckPassword, as at accept and reset) once their current one is
+// checked through the login lockout: a wrong current password is 401, as a
+// wrong login is, and counts toward the lockout of the address; a locked
+// address is 429 with Retry-After. A new session is answered and every
+// other session of the user ends, the one used for the call included: the
+// credential epoch moves on, as at a password reset.
+func (d Deps) changePassword(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewPassword     string `json:"newPassword"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	pid, _, me, sess, err := d.clientSession(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var f clientele.Fields
+	if in.CurrentPassword == "" || len(in.CurrentPassword) > 4*auth.MaxPassword {
+		f.Add("currentPassword", "is required")
+	}
+	if why := auth.CheckPassword(in.NewPassword, me.Email); why != "" {
+		f.Add("newPassword", "%s", why)
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	emailKey := clientele.EmailKey(me.Email)
+	cred, err := d.checkLogin(ctx, pid, emailKey, in.CurrentPassword)
+	if err != nil {
+		return nil, err
+	}
+	if cred == nil {
+		return nil, clientele.Errorf(clientele.Unauthorized, "the current password is wrong")
+	}
+	// The address moved to another user, or the password changed since
+	// the session was read: this session has ended.
+	if cred.User.ID != me.ID || cred.Epoch != sess.Epoch {
+		return nil, clientele.Errorf(clientele.Unauthorized, "the session token is unknown, expired or signed out")
+	}
+	hash, err := auth.HashPassword(in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	token, sessionHash := auth.NewPortalToken(pid)
+	next, err := d.Store.ChangePassword(ctx, pid, emailKey, me.ID, sess.Epoch, hash, sessionHash, SessionTTL)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(200, map[string]any{"token": token, "expiresAt": next.ExpiresAt}), nil
 }
 
 func (d Deps) patchMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

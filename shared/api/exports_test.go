@@ -148,7 +148,7 @@ func TestExportPortal(t *testing.T) {
 	}
 	ann := byEmail["ann@example.com"]
 	if ann[1] != `Ann, "the" Lee` || ann[2] != "Client Co" || ann[3] != "invited" || ann[4] != "Client" || ann[5] != "90" ||
-		ann[6] != "Site / relaunch; site \\ relaunch" || ann[7] != "120.5; " || ann[8] != "2026-11-22T09:00:00Z" || ann[9] != "" {
+		ann[6] != "Site / relaunch; site \\ relaunch" || ann[7] != "120.5; " || ann[8] != "; " || ann[9] != "2026-11-22T09:00:00Z" || ann[10] != "" {
 		t.Errorf("ann's row %q", ann)
 	}
 	// (The API trims names, so a leading tab or CR cannot be stored; the

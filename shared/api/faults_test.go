@@ -228,6 +228,10 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 			want(e.t, e.call("PUT", "/v1/projects/"+e.hourly+"/users/"+src+"/permissions", staff(), map[string]any{"permissions": map[string]any{"tasks": []string{"view"}}}), 200)
 			return faultReq{"POST", "/v1/projects/" + e.hourly + "/users/" + src + "/permissions/clone", staff(), map[string]any{"targetUserIds": []string{t1, t2}}, 200}
 		},
+		"POST /v1/me/password": func() faultReq {
+			_, s := client()
+			return faultReq{"POST", "/v1/me/password", s, map[string]any{"currentPassword": "long enough pw", "newPassword": "another long pw"}, 200}
+		},
 		"PATCH /v1/me": func() faultReq {
 			_, s := client()
 			return faultReq{"PATCH", "/v1/me", s, map[string]any{"title": uniq("Title")}, 200}

@@ -39,6 +39,7 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	c := base.createCompany("Secretive Co")
 	e := usersEnv{env: base, company: c}
 	const email, password, newPassword = "Confidential.Person@example.com", "first secret phrase", "second secret phrase"
+	const changedPassword = "changed secret phrase"
 
 	uid, invite := e.inviteToken(email)
 	e.st.Mail.FailWith(http.StatusServiceUnavailable, "ServiceUnavailable")
@@ -60,7 +61,10 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	after := login(newPassword)
 	want(t, after, 200)
 	want(t, e.call("GET", "/v1/me", after.String("token"), nil), 200)
-	want(t, e.call("POST", "/v1/portal/logout", after.String("token"), nil), 204)
+	want(t, e.call("POST", "/v1/me/password", after.String("token"), map[string]any{"currentPassword": "wrong " + newPassword, "newPassword": changedPassword}), 401)
+	changed := e.call("POST", "/v1/me/password", after.String("token"), map[string]any{"currentPassword": newPassword, "newPassword": changedPassword})
+	want(t, changed, 200)
+	want(t, e.call("POST", "/v1/portal/logout", changed.String("token"), nil), 204)
 	e.clock.Advance(25 * time.Hour)
 	e.runReminders()
 	want(t, e.call("GET", "/v1/users/"+uid, e.st.Token("demo", "owner", "o"), nil), 200)
@@ -91,14 +95,15 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	}
 
 	out := logs.String()
-	if !strings.Contains(out, `"route":"POST /portal/reset"`) || !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, "reminders: run finished") ||
+	if !strings.Contains(out, `"route":"POST /portal/reset"`) || !strings.Contains(out, `"route":"POST /v1/portal/login"`) || !strings.Contains(out, `"route":"POST /v1/me/password"`) || !strings.Contains(out, "reminders: run finished") ||
 		!strings.Contains(out, "export: ready") || !strings.Contains(out, `"route":"GET /v1/exports/{exportId}"`) {
 		t.Fatal("the flow's requests were not logged; the test checks nothing")
 	}
 	secrets := map[string]string{
 		"password": password, "new password": newPassword, "invitation token": invite,
 		"invitation secret": invite[strings.IndexByte(invite, '.')+1:], "session": session,
-		"second session": login2.String("token"), "reset code": `"` + code + `"`,
+		"second session": login2.String("token"), "changed password": changedPassword,
+		"session after the change": changed.String("token"), "session changed from": after.String("token"), "reset code": `"` + code + `"`,
 		"address": strings.ToLower(email), "address as given": email, "local part": "confidential.person",
 		"other address": "unlucky.person", "invitation link": "/portal/invite/demo.",
 		"page password": pagePassword, "page new password": pageNew, "page invitation": pageInvite,
@@ -137,10 +142,15 @@ func TestClientSessionIsolation(t *testing.T) {
 	// B's secret presented as a demo session, and A's as tenant-b's.
 	moved := []string{"demo." + b[strings.IndexByte(b, '.')+1:], "tenant-b." + a[strings.IndexByte(a, '.')+1:]}
 	for _, tok := range moved {
-		for _, route := range []struct{ method, path string }{{"GET", "/v1/me"}, {"PATCH", "/v1/me"}, {"GET", "/v1/me/projects"}, {"POST", "/v1/portal/logout"}} {
+		for _, route := range []struct{ method, path string }{{"GET", "/v1/me"}, {"PATCH", "/v1/me"}, {"GET", "/v1/me/projects"}, {"POST", "/v1/portal/logout"}, {"POST", "/v1/me/password"}} {
 			var body any
-			if route.method == "PATCH" {
-				body = map[string]any{"title": "x"}
+			switch route.path {
+			case "/v1/me":
+				if route.method == "PATCH" {
+					body = map[string]any{"title": "x"}
+				}
+			case "/v1/me/password":
+				body = map[string]any{"currentPassword": "long enough pw", "newPassword": "another long pw"}
 			}
 			want(t, e.call(route.method, route.path, tok, body), 401)
 		}

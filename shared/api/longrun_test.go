@@ -313,6 +313,7 @@ func (l *longRun) actions() []lrAction {
 		{"wrong password", 2, (*longRun).wrongPassword},
 		{"logout", 1, (*longRun).logout},
 		{"password reset", 2, (*longRun).passwordReset},
+		{"password change", 2, (*longRun).passwordChange},
 		{"password reset (page)", 1, (*longRun).passwordResetPage},
 		{"lockout", 1, (*longRun).lockout},
 		{"stylesheet", 1, (*longRun).stylesheet},
@@ -1781,6 +1782,20 @@ func (l *longRun) passwordReset() {
 	l.do("POST", "/v1/portal/password-reset/confirm", "", map[string]any{"portalId": "demo", "email": u.email, "code": code, "newPassword": password}, 204)
 	u.password, u.session = password, ""
 	l.do("GET", "/v1/me", old, nil, 401) // every session ended
+}
+
+// passwordChange changes a signed-in user's password: a new session, the
+// old one ended.
+func (l *longRun) passwordChange() {
+	u, ok := l.signedIn()
+	if !ok {
+		l.acceptInvite()
+		return
+	}
+	old, password := u.session, fmt.Sprintf("password %d", l.next())
+	r := l.do("POST", "/v1/me/password", u.session, map[string]any{"currentPassword": u.password, "newPassword": password}, 200)
+	u.password, u.session, u.sessionEnds, u.failures = password, r.String("token"), l.now().Add(12*time.Hour), 0
+	l.do("GET", "/v1/me", old, nil, 401)
 }
 
 func (l *longRun) passwordResetPage() {

@@ -45,6 +45,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 	var in struct {
 		UserIDs     []string `json:"userIds"`
 		RatePerHour *float64 `json:"ratePerHour"`
+		CostPerHour *float64 `json:"costPerHour"`
 	}
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -56,9 +57,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 	case len(in.UserIDs) > clientele.MaxEmailsPerAdd:
 		f.Add("userIds", "must have at most %d ids", clientele.MaxEmailsPerAdd)
 	}
-	if in.RatePerHour != nil && (*in.RatePerHour < 0 || *in.RatePerHour > clientele.MaxRate) {
-		f.Add("ratePerHour", "must be between 0 and %d", clientele.MaxRate)
-	}
+	clientele.CheckRateBounds("", in.RatePerHour, in.CostPerHour, &f)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
@@ -67,8 +66,9 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err != nil {
 		return nil, err
 	}
-	if in.RatePerHour != nil && p.Billing != clientele.StaffHours {
-		return nil, clientele.Fields{{Field: "ratePerHour", Message: "the project bills " + p.Billing + ": ratePerHour applies only to staff_hours projects"}}.Err()
+	clientele.CheckRateBilling("", p.Billing, in.RatePerHour, in.CostPerHour, &f)
+	if err := f.Err(); err != nil {
+		return nil, err
 	}
 	res := ProjectUsersResult{Added: []clientele.User{}, Failed: []FailedUser{}}
 	seen := map[string]bool{}
@@ -77,7 +77,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 		var err error = clientele.Errorf(clientele.Invalid, "the id is given twice in this request")
 		if !seen[uid] {
 			seen[uid] = true
-			u, err = d.joinProject(ctx, r, p, uid, in.RatePerHour)
+			u, err = d.joinProject(ctx, r, p, uid, in.RatePerHour, in.CostPerHour)
 		}
 		if err != nil {
 			b := httpapi.ProblemBody(err)
@@ -111,7 +111,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 }
 
 // joinProject adds one user to project p.
-func (d Deps) joinProject(ctx context.Context, r *httpapi.Request, p clientele.Project, uid string, rate *float64) (clientele.User, error) {
+func (d Deps) joinProject(ctx context.Context, r *httpapi.Request, p clientele.Project, uid string, rate, cost *float64) (clientele.User, error) {
 	if !clientele.ValidID(uid) {
 		return clientele.User{}, clientele.Errorf(clientele.NotFound, "no such user")
 	}
@@ -125,8 +125,12 @@ func (d Deps) joinProject(ctx context.Context, r *httpapi.Request, p clientele.P
 			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "a user can be on at most %d projects", clientele.MaxProjectsPerUser)
 		}
 		next := cur
-		next.Projects = append(slices.Clone(cur.Projects), clientele.UserProject{ProjectID: p.ID, RatePerHour: rate})
-		return dynamo.UserChange{Next: next, Action: clientele.UserProjectAdded, Changes: clientele.Changes{"projectId": {To: p.ID}, "ratePerHour": {To: rate}}}, nil
+		next.Projects = append(slices.Clone(cur.Projects), clientele.UserProject{ProjectID: p.ID, RatePerHour: rate, CostPerHour: cost})
+		ch := clientele.Changes{"projectId": {To: p.ID}, "ratePerHour": {To: rate}}
+		if cost != nil {
+			ch["costPerHour"] = clientele.Change{To: cost}
+		}
+		return dynamo.UserChange{Next: next, Action: clientele.UserProjectAdded, Changes: ch}, nil
 	})
 }
 
@@ -163,26 +167,37 @@ func (d Deps) memberChange(ctx context.Context, r *httpapi.Request, change func(
 func (d Deps) patchProjectUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in struct {
 		RatePerHour clientele.Optional[float64] `json:"ratePerHour"`
+		CostPerHour clientele.Optional[float64] `json:"costPerHour"`
 	}
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	if !in.RatePerHour.Set {
-		return nil, clientele.Fields{{Field: "ratePerHour", Message: "is required (a number, or null for none)"}}.Err()
+	if !in.RatePerHour.Set && !in.CostPerHour.Set {
+		return nil, clientele.Fields{{Field: "ratePerHour", Message: "ratePerHour or costPerHour is required (a number, or null for none)"}}.Err()
 	}
-	rate := in.RatePerHour.Ptr()
-	if rate != nil && (*rate < 0 || *rate > clientele.MaxRate) {
-		return nil, clientele.Fields{{Field: "ratePerHour", Message: "must be between 0 and 100000"}}.Err()
+	rate, cost := in.RatePerHour.Ptr(), in.CostPerHour.Ptr()
+	var f clientele.Fields
+	clientele.CheckRateBounds("", rate, cost, &f)
+	if err := f.Err(); err != nil {
+		return nil, err
 	}
 	u, err := d.memberChange(ctx, r, func(p clientele.Project, cur clientele.User, i int) (dynamo.UserChange, error) {
-		if rate != nil && p.Billing != clientele.StaffHours {
-			return dynamo.UserChange{}, clientele.Fields{{Field: "ratePerHour", Message: "the project bills " + p.Billing + ": ratePerHour applies only to staff_hours projects"}}.Err()
+		var f clientele.Fields
+		clientele.CheckRateBilling("", p.Billing, rate, cost, &f)
+		if err := f.Err(); err != nil {
+			return dynamo.UserChange{}, err
 		}
 		next := cur
 		next.Projects = slices.Clone(cur.Projects)
-		next.Projects[i].RatePerHour = rate
 		ch := clientele.Changes{}
-		ch.Record("ratePerHour", cur.Projects[i].RatePerHour, rate)
+		if in.RatePerHour.Set {
+			next.Projects[i].RatePerHour = rate
+			ch.Record("ratePerHour", cur.Projects[i].RatePerHour, rate)
+		}
+		if in.CostPerHour.Set {
+			next.Projects[i].CostPerHour = cost
+			ch.Record("costPerHour", cur.Projects[i].CostPerHour, cost)
+		}
 		if len(ch) > 0 {
 			ch["projectId"] = clientele.Change{From: p.ID, To: p.ID}
 		}

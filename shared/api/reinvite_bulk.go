@@ -32,6 +32,8 @@ func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		UserIDs []string `json:"userIds"`
 		Status  string   `json:"status"`
 		Cursor  string   `json:"cursor"`
+		// TemplateID chooses the invitation template of every email.
+		TemplateID *string `json:"templateId"`
 	}
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -50,7 +52,16 @@ func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
+	templateID, err := checkTemplateID(in.TemplateID)
+	if err != nil {
+		return nil, err
+	}
 	pid := r.Principal.PortalID
+	// The portal and the chosen template, read once for every user.
+	ac, err := d.Store.ReadAddContextTemplate(ctx, pid, templateID)
+	if err != nil {
+		return nil, err
+	}
 	out := ReinviteResults{Results: []ReinviteOutcome{}}
 	ids := in.UserIDs
 	if in.Status != "" {
@@ -72,17 +83,14 @@ func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.R
 			out.NextCursor = &c
 		}
 	}
-	portal, err := d.Store.GetPortal(ctx, pid)
-	if err != nil {
-		return nil, err
-	}
 	for _, id := range ids {
-		out.Results = append(out.Results, d.reinviteOne(ctx, r, portal, id))
+		out.Results = append(out.Results, d.reinviteOne(ctx, r, ac, id))
 	}
 	return httpapi.JSON(200, out), nil
 }
 
-func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, portal clientele.Portal, id string) ReinviteOutcome {
+func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, id string) ReinviteOutcome {
+	portal := ac.Portal
 	res := ReinviteOutcome{UserID: id, Outcome: "sent"}
 	if !clientele.ValidID(id) {
 		res.Outcome, res.Detail = "conflict", "no such user"
@@ -95,7 +103,8 @@ func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, portal client
 		return err
 	})
 	if err == nil {
-		err = d.sendReinvitation(ctx, r, portal, company, u, token)
+		ac.Company = company
+		err = d.sendReinvitation(ctx, r, ac, u, token)
 	}
 	if err != nil {
 		b := httpapi.ProblemBody(err)

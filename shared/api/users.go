@@ -51,7 +51,7 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		return nil, err
 	}
 	pid := r.Principal.PortalID
-	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour != nil, req.InvitationTemplateID)
+	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour, in.CostPerHour, req.InvitationTemplateID)
 	if err != nil {
 		return nil, err
 	}

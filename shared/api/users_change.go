@@ -76,16 +76,43 @@ func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	var changes clientele.Changes
-	u, err := d.Store.UpdateUser(ctx, pid, id, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
+	// A new address of a user who has not accepted gets a new link (the
+	// old one dies with the old address); only invited users with portal
+	// access are mailed it.
+	token, hash := auth.NewPortalToken(pid)
+	var portal clientele.Portal
+	if patch.Email.Set {
+		if portal, err = d.Store.GetPortal(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	relinked := false
+	u, err := d.Store.UpdateUserLink(ctx, pid, id, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
 		if err := pre.Check(cur.Version); err != nil {
 			return dynamo.UserChange{}, err
 		}
 		next, ch, err := patch.Apply(cur, projects)
-		changes = ch
+		changes, relinked = ch, false
+		if _, moved := ch["email"]; moved && err == nil && cur.AcceptedAt == nil {
+			next.InviteTokenHash = nil
+			if next.Status == clientele.Invited && next.PortalAccess {
+				now := d.Store.Now()
+				exp, remind := now.Add(portal.InviteTTL()), now.Add(clientele.ReinviteInterval)
+				next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.RemindAt = &hash, &exp, &now, &remind
+				next.InviteError, next.RemindersSent = nil, 0
+				ch.Record("lastInvitedAt", cur.LastInvitedAt, now)
+				relinked = true
+			}
+		}
 		return dynamo.UserChange{Next: next, Action: clientele.UserUpdated, Changes: ch}, err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if relinked {
+		if err := d.sendChangedAddressInvitation(ctx, r, portal, &u, token); err != nil {
+			d.Log.WarnContext(ctx, "invitation to the new address not sent", "request_id", r.ID, "user", u.ID, "error", err)
+		}
 	}
 	if patch.Notify && len(changes) > 0 {
 		d.notify(ctx, r, u, "Your client portal access was updated",
@@ -96,9 +123,9 @@ func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 func changeNames(ch clientele.Changes) []string {
 	var out []string
-	for _, k := range []string{"name", "title", "portalRate", "projects"} {
+	for _, k := range []string{"email", "name", "title", "portalRate", "projects"} {
 		if _, ok := ch[k]; ok {
-			out = append(out, map[string]string{"name": "name", "title": "title", "portalRate": "portal rate", "projects": "projects and rates"}[k])
+			out = append(out, map[string]string{"email": "email address", "name": "name", "title": "title", "portalRate": "portal rate", "projects": "projects and rates"}[k])
 		}
 	}
 	return out
@@ -158,7 +185,8 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
-	if err := emptyBody(r); err != nil {
+	templateID, err := reinviteTemplateID(r)
+	if err != nil {
 		return nil, err
 	}
 	pre, err := r.IfMatch()
@@ -166,10 +194,11 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	pid := r.Principal.PortalID
-	portal, err := d.Store.GetPortal(ctx, pid)
+	ac, err := d.Store.ReadAddContextTemplate(ctx, pid, templateID)
 	if err != nil {
 		return nil, err
 	}
+	portal := ac.Portal
 	token, hash := auth.NewPortalToken(pid)
 	var company clientele.Company
 	u, err := d.Store.Reinvite(ctx, pid, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) error {
@@ -182,22 +211,70 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
-	if err := d.sendReinvitation(ctx, r, portal, company, u, token); err != nil {
+	ac.Company = company
+	if err := d.sendReinvitation(ctx, r, ac, u, token); err != nil {
 		return nil, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
+}
+
+// sendChangedAddressInvitation mails the new link to a user's new address.
+// The change is done by then: a failed email is recorded on the user (and
+// the gate reopened) rather than answered, as when a user is added.
+func (d Deps) sendChangedAddressInvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, u *clientele.User, token string) error {
+	company, err := d.Store.GetCompany(ctx, portal.ID, u.CompanyID)
+	if err == nil {
+		err = d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, *u, token)
+	}
+	if err == nil {
+		return nil
+	}
+	msg := "the invitation email could not be sent; re-invite the user"
+	if err := d.Store.SetInviteError(ctx, portal.ID, u.ID, msg); err == nil {
+		u.InviteError = &msg
+	}
+	if err := d.Store.ReleaseGate(ctx, portal.ID, u.ID, *u.LastInvitedAt); err != nil {
+		d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
+	}
+	return err
+}
+
+// reinviteTemplateID reads the optional body {templateId?} of a single
+// re-invite: "" when absent (the portal's choice).
+func reinviteTemplateID(r *httpapi.Request) (string, error) {
+	if strings.TrimSpace(r.Event.Body) == "" {
+		return "", nil
+	}
+	var in struct {
+		TemplateID *string `json:"templateId"`
+	}
+	if err := r.Decode(&in); err != nil {
+		return "", err
+	}
+	return checkTemplateID(in.TemplateID)
+}
+
+// checkTemplateID checks a chosen template id: "default" or an id.
+func checkTemplateID(id *string) (string, error) {
+	if id == nil {
+		return "", nil
+	}
+	if *id != clientele.DefaultTemplateID && !clientele.ValidID(*id) {
+		return "", clientele.Fields{{Field: "templateId", Message: "no such invitation template"}}.Err()
+	}
+	return *id, nil
 }
 
 // sendReinvitation mails a re-invited user their new link. The company was
 // read before the re-invite was written, so only the email can fail here;
 // if it does, the failure is recorded on the user and the gate reopens, so
 // that nothing stays locked, and the 503 to answer is returned.
-func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, company clientele.Company, u clientele.User, token string) error {
-	err := d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, u, token)
+func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, u clientele.User, token string) error {
+	err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token)
 	if err == nil {
 		return nil
 	}
-	pid := portal.ID
+	pid := ac.Portal.ID
 	msg := "the invitation email could not be sent; re-invite the user"
 	d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
 	if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {

@@ -147,7 +147,8 @@ func TestPatchUser(t *testing.T) {
 		{"rate on a project the user is not on", map[string]any{"projectRates": []map[string]any{{"projectId": e.createProject("Other"), "ratePerHour": 5}}}, "projectRates[0].projectId"},
 		{"project the company is not on", map[string]any{"addProjectIds": []string{e.createProject("Foreign")}}, "addProjectIds[0]"},
 		{"unknown profile", map[string]any{"profileId": "admin"}, "profileId"},
-		{"unknown field", map[string]any{"email": "x@example.com"}, "email"},
+		{"unknown field", map[string]any{"mail": "x@example.com"}, "mail"},
+		{"null email", map[string]any{"email": nil}, "email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,6 +58,8 @@ func (p UserProject) AppendJSON(b []byte) []byte {
 	b = jsonx.AppendString(b, p.ProjectID)
 	b = append(b, `,"ratePerHour":`...)
 	b = jsonx.AppendFloatPtr(b, p.RatePerHour)
+	b = append(b, `,"costPerHour":`...)
+	b = jsonx.AppendFloatPtr(b, p.CostPerHour)
 	b = append(b, `,"customizedPermissions":`...)
 	b = jsonx.AppendBool(b, p.CustomizedPermissions)
 	return append(b, '}')
@@ -187,7 +189,7 @@ func (in *CompanyInput) DecodeJSON(r *jsonx.Reader) {
 	}
 }
 
-var projectRateFields = jsonx.NewFields("projectId", "ratePerHour")
+var projectRateFields = jsonx.NewFields("projectId", "ratePerHour", "costPerHour")
 
 // DecodeJSON reads p from r.
 func (p *ProjectRate) DecodeJSON(r *jsonx.Reader) {
@@ -197,11 +199,13 @@ func (p *ProjectRate) DecodeJSON(r *jsonx.Reader) {
 			r.String(&p.ProjectID)
 		case 1:
 			r.FloatPtr(&p.RatePerHour)
+		case 2:
+			readOptional(r, &p.CostPerHour, (*jsonx.Reader).Float)
 		}
 	}
 }
 
-var userPatchFields = jsonx.NewFields("name", "title", "portalRate", "profileId", "projectRates", "addProjectIds", "notify")
+var userPatchFields = jsonx.NewFields("name", "title", "portalRate", "profileId", "projectRates", "addProjectIds", "notify", "email")
 
 // DecodeJSON reads p from r.
 func (p *UserPatch) DecodeJSON(r *jsonx.Reader) {
@@ -221,6 +225,8 @@ func (p *UserPatch) DecodeJSON(r *jsonx.Reader) {
 			r.Strings(&p.AddProjectIDs)
 		case 6:
 			r.Bool(&p.Notify)
+		case 7:
+			readOptional(r, &p.Email, (*jsonx.Reader).String)
 		}
 	}
 }

@@ -23,9 +23,9 @@ func (o *Optional[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &o.Value)
 }
 
-// Ptr returns the value as a pointer, nil when null.
+// Ptr returns the value as a pointer, nil when null or absent.
 func (o Optional[T]) Ptr() *T {
-	if o.Null {
+	if o.Null || !o.Set {
 		return nil
 	}
 	v := o.Value

@@ -42,6 +42,7 @@ const (
 type UserProject struct {
 	ProjectID             string   `json:"projectId"`
 	RatePerHour           *float64 `json:"ratePerHour"`
+	CostPerHour           *float64 `json:"costPerHour"`
 	CustomizedPermissions bool     `json:"customizedPermissions"` // derived: Permissions != nil
 	// Permissions is the user's customized set in the project; nil when the
 	// profile's applies.
@@ -178,6 +179,7 @@ type UsersInput struct {
 	ProfileID    *string   `json:"profileId"`
 	ProjectIDs   []string  `json:"projectIds"`
 	RatePerHour  *float64  `json:"ratePerHour"`
+	CostPerHour  *float64  `json:"costPerHour"`
 	PortalRate   *float64  `json:"portalRate"`
 	PortalAccess *bool     `json:"portalAccess"`
 	Name         *string   `json:"name"`
@@ -228,18 +230,19 @@ func (in UsersInput) Validate() (NewUsers, error) {
 		out.InvitationTemplateID = *in.TemplateID
 	}
 	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxProjectsPerUser, &f)
-	if in.RatePerHour != nil {
-		checkRate("ratePerHour", *in.RatePerHour, &f)
-		if len(in.ProjectIDs) == 0 {
-			f.Add("ratePerHour", "needs projectIds: it is the user's rate on those projects")
-		}
+	CheckRateBounds("", in.RatePerHour, in.CostPerHour, &f)
+	if in.RatePerHour != nil && len(in.ProjectIDs) == 0 {
+		f.Add("ratePerHour", "needs projectIds: it is the user's rate on those projects")
+	}
+	if in.CostPerHour != nil && len(in.ProjectIDs) == 0 {
+		f.Add("costPerHour", "needs projectIds: it is the user's cost on those projects")
 	}
 	if in.PortalRate != nil {
 		checkRate("portalRate", *in.PortalRate, &f)
 		u.PortalRate = in.PortalRate
 	}
 	for _, p := range out.ProjectIDs {
-		u.Projects = append(u.Projects, UserProject{ProjectID: p, RatePerHour: in.RatePerHour})
+		u.Projects = append(u.Projects, UserProject{ProjectID: p, RatePerHour: in.RatePerHour, CostPerHour: in.CostPerHour})
 	}
 	if (in.Name != nil || in.Title != nil) && len(in.Emails) != 1 {
 		f.Add("name", "name and title can only be given with exactly one address")

@@ -19,6 +19,7 @@ const (
 	UserReminded           = "user.reminded"
 	UserReminderFailed     = "user.reminder_failed"
 	UserPasswordReset      = "user.password_reset"
+	UserPasswordChanged    = "user.password_changed"
 )
 
 // Accept makes an invited user active: the link is used up and the accept
@@ -64,6 +65,8 @@ func (u User) Activate() (User, Changes) {
 type ProjectRate struct {
 	ProjectID   string   `json:"projectId"`
 	RatePerHour *float64 `json:"ratePerHour"`
+	// CostPerHour is what the user's time costs; absent keeps the current one.
+	CostPerHour Optional[float64] `json:"costPerHour"`
 }
 
 // UserPatch is the body of PATCH /v1/users/{id}.
@@ -75,6 +78,8 @@ type UserPatch struct {
 	ProjectRates  []ProjectRate     `json:"projectRates"`
 	AddProjectIDs []string          `json:"addProjectIds"`
 	Notify        bool              `json:"notify"`
+	// Email changes the user's address (normalised as in POST /v1/users).
+	Email Optional[string] `json:"email"`
 }
 
 // ProjectIDs lists the projects the patch touches, to read before Apply.
@@ -98,15 +103,20 @@ func (p UserPatch) Validate() error {
 		if !ValidID(r.ProjectID) {
 			f.Add(fmt.Sprintf("projectRates[%d].projectId", i), "is not a valid id")
 		}
-		if r.RatePerHour != nil {
-			checkRate(fmt.Sprintf("projectRates[%d].ratePerHour", i), *r.RatePerHour, &f)
-		}
+		CheckRateBounds(fmt.Sprintf("projectRates[%d].", i), r.RatePerHour, r.CostPerHour.Ptr(), &f)
 	}
 	if p.ProfileID.Set && (p.ProfileID.Null || !ValidProfileID(p.ProfileID.Value)) {
 		f.Add("profileId", "must be %q or the id of one of the portal's profiles", BuiltInProfile)
 	}
 	if p.PortalRate.Set && !p.PortalRate.Null {
 		checkRate("portalRate", p.PortalRate.Value, &f)
+	}
+	if p.Email.Set {
+		if p.Email.Null {
+			f.Add("email", "must not be null")
+		} else if _, err := NormalizeEmail(p.Email.Value); err != nil {
+			f.Add("email", "the address %v", err)
+		}
 	}
 	return f.Err()
 }
@@ -128,6 +138,12 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	if p.PortalRate.Set {
 		next.PortalRate = p.PortalRate.Ptr()
 		ch.Record("portalRate", cur.PortalRate, next.PortalRate)
+	}
+	if p.Email.Set && !p.Email.Null {
+		if email, err := NormalizeEmail(p.Email.Value); err == nil {
+			next.Email = email
+			ch.Record("email", cur.Email, next.Email)
+		}
 	}
 	if p.ProfileID.Set && !p.ProfileID.Null {
 		next.ProfileID = p.ProfileID.Value
@@ -154,10 +170,16 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 		switch {
 		case j < 0 || !ok:
 			f.Add(field+".projectId", "the user is not on this project")
-		case r.RatePerHour != nil && pr.Billing != StaffHours:
-			f.Add(field+".ratePerHour", "project bills %s: ratePerHour applies only to staff_hours projects", pr.Billing)
 		default:
+			n := len(f)
+			CheckRateBilling(field+".", pr.Billing, r.RatePerHour, r.CostPerHour.Ptr(), &f)
+			if len(f) > n {
+				continue
+			}
 			next.Projects[j].RatePerHour = r.RatePerHour
+			if r.CostPerHour.Set {
+				next.Projects[j].CostPerHour = r.CostPerHour.Ptr()
+			}
 		}
 	}
 	if len(next.Projects) > MaxProjectsPerUser {

@@ -143,3 +143,40 @@ func (s *Store) nameGuard(pk, typ, idAttr, id, what, name string) txItem {
 
 // dropGuard frees the name whose guard key is pk.
 func (s *Store) dropGuard(pk string) txItem { return s.del(key(pk, skGuard), "", nil, nil) }
+
+// ReadAddContextTemplate reads the portal and the invitation template
+// chosen for a re-invite (templateID; "" for the portal's choice, "default"
+// for the built-in one) in one TransactGetItems: an AddContext without
+// company or projects. An unknown template is 400 on field templateId,
+// before anything is written.
+func (s *Store) ReadAddContextTemplate(ctx context.Context, pid, templateID string) (AddContext, error) {
+	keys := []map[string]types.AttributeValue{key(portalPrefix(pid), skPortal)}
+	own := templateID != "" && templateID != clientele.DefaultTemplateID
+	if own {
+		keys = append(keys, key(templatePK(pid, templateID), skMeta))
+	}
+	got, err := s.getItems(ctx, keys...)
+	if err != nil {
+		return AddContext{}, err
+	}
+	ac := AddContext{Portal: clientele.DefaultPortal(pid)}
+	if got[0] != nil {
+		if ac.Portal, err = portalFromItem(pid, got[0]); err != nil {
+			return ac, err
+		}
+	}
+	switch {
+	case own && got[1] == nil:
+		return ac, &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
+			Fields: []clientele.FieldError{{Field: "templateId", Message: "no such invitation template"}}}
+	case own:
+		t, err := templateFromItem(got[1])
+		if err != nil {
+			return ac, err
+		}
+		ac.Template = &t
+	case templateID == clientele.DefaultTemplateID:
+		ac.Template = &clientele.InvitationTemplate{ID: clientele.DefaultTemplateID, BuiltIn: true}
+	}
+	return ac, nil
+}

@@ -40,6 +40,7 @@ func projectUsersPK(pid, prid string) string { return portalPrefix(pid) + "#PR#"
 type userProjectItem struct {
 	ProjectID   string   `dynamodbav:"projectId"`
 	RatePerHour *float64 `dynamodbav:"ratePerHour"`
+	CostPerHour *float64 `dynamodbav:"costPerHour,omitempty"`
 	// Permissions is the customization as JSON; absent without one.
 	Permissions *string `dynamodbav:"permissions,omitempty"`
 }
@@ -145,7 +146,7 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK = scope, userSortKey(u), scope+"#"+u.Status, userSortKey(u)
 	}
 	for _, p := range u.Projects {
-		pi := userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour}
+		pi := userProjectItem{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour, CostPerHour: p.CostPerHour}
 		if p.Permissions != nil {
 			b, _ := json.Marshal(p.Permissions)
 			perms := string(b)
@@ -170,7 +171,7 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {
-		up := clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour}
+		up := clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour, CostPerHour: p.CostPerHour}
 		if p.Permissions != nil {
 			if err := json.Unmarshal([]byte(*p.Permissions), &up.Permissions); err != nil {
 				return u, fmt.Errorf("decode user permissions: %w", err)
@@ -333,8 +334,8 @@ type AddContext struct {
 // ReadAddContext reads the portal, the company, the projects and the chosen
 // invitation template (templateID; "" for none) of a user add in one
 // TransactGetItems, and checks that the company is on each project and,
-// when a rate is given, that each bills staff hours.
-func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs []string, withRate bool, templateID string) (AddContext, error) {
+// when a rate or a cost is given, that each bills staff hours.
+func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs []string, rate, cost *float64, templateID string) (AddContext, error) {
 	keys := []map[string]types.AttributeValue{key(portalPrefix(pid), skPortal), key(companyPK(pid, cid), skMeta)}
 	for _, id := range projectIDs {
 		keys = append(keys, key(projectPK(pid, id), skMeta))
@@ -392,9 +393,15 @@ func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs 
 			f.Add(field, "no such project")
 		case !p.HasCompany(cid):
 			f.Add(field, "the company is not on this project; add it to the project first")
-		case withRate && p.Billing != clientele.StaffHours:
-			f.Add(field, "bills %s: ratePerHour applies only to staff_hours projects", p.Billing)
 		default:
+			var g clientele.Fields
+			clientele.CheckRateBilling("", p.Billing, rate, cost, &g)
+			for _, e := range g { // named after the project, as the other project errors
+				f.Add(field, "%s", e.Message)
+			}
+			if len(g) > 0 {
+				continue
+			}
 			ac.Projects = append(ac.Projects, p)
 		}
 	}

@@ -58,11 +58,54 @@ func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele
 		case !next.HoldsSeat() && cur.HoldsSeat():
 			items = append(items, s.releaseSeat(pid))
 		}
+		oldKey, newKey := clientele.EmailKey(cur.Email), clientele.EmailKey(next.Email)
+		if oldKey != newKey {
+			// The email guard moves with the address: the new one must be
+			// free (else 409), the old one is freed.
+			guard := key(emailPK(pid, newKey), skGuard)
+			guard["type"], guard["userId"] = str("user_email"), str(uid)
+			items = append(items, s.put(guard, "attribute_not_exists(PK)", nil, failWith(errEmailTaken)),
+				s.del(key(emailPK(pid, oldKey), skGuard), "userId = :u", map[string]types.AttributeValue{":u": str(uid)}, failWith(errRetry)))
+		}
 		items = append(items, s.history(userPK(pid, uid), actor, c.Action, c.Changes))
 		if extra != nil {
 			items = append(items, extra(next)...)
 		}
-		return next, s.transact(ctx, items, nil)
+		err = s.transact(ctx, items, nil)
+		if err == errEmailTaken {
+			return cur, s.emailTaken(ctx, pid, newKey)
+		}
+		return next, err
+	})
+}
+
+// UpdateUserLink is UpdateUser for a change that may replace the user's
+// invitation link (an email change): when the next user's link hash differs
+// from the current one, the old link's item is deleted and, for a new link,
+// its item written and the re-invite gate closed from now, in the same
+// transaction.
+func (s *Store) UpdateUserLink(ctx context.Context, pid, uid string, actor clientele.Actor, change func(cur clientele.User) (UserChange, error)) (clientele.User, error) {
+	var old *string
+	return s.updateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
+		old = cur.InviteTokenHash
+		return change(cur)
+	}, func(next clientele.User) []txItem {
+		if aws.ToString(old) == aws.ToString(next.InviteTokenHash) {
+			return nil
+		}
+		var items []txItem
+		if old != nil {
+			items = append(items, s.del(key(invitePK(pid, *old), skInvite), "", nil, nil))
+		}
+		if h := next.InviteTokenHash; h != nil && next.InviteExpiresAt != nil {
+			inv := key(invitePK(pid, *h), skInvite)
+			inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))
+			g := key(gatePK(pid, uid), skGate)
+			g["type"], g["userId"] = str("reinvite_gate"), str(uid)
+			g["expiresAt"] = num(int(s.clock.Now().Add(clientele.ReinviteInterval).Unix()))
+			items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil), s.put(g, "", nil, nil))
+		}
+		return items
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 // Columns is the header of every export CSV.
-var Columns = []string{"email", "name", "company", "status", "profile", "portalRate", "project", "ratePerHour", "invitedAt", "acceptedAt"}
+var Columns = []string{"email", "name", "company", "status", "profile", "portalRate", "project", "ratePerHour", "costPerHour", "invitedAt", "acceptedAt"}
 
 // Cell neutralises a value that a spreadsheet would run as a formula: one
 // that starts with = + - @, a tab or a carriage return gets a leading
@@ -52,7 +52,7 @@ func NewCSV(w io.Writer) (*CSV, error) {
 
 // Write writes one row; every cell is neutralised.
 func (c *CSV) Write(r Row) error {
-	for i, v := range []string{r.Email, r.Name, r.Company, r.Status, r.Profile, r.PortalRate, r.Project, r.RatePerHour, r.InvitedAt, r.AcceptedAt} {
+	for i, v := range []string{r.Email, r.Name, r.Company, r.Status, r.Profile, r.PortalRate, r.Project, r.RatePerHour, r.CostPerHour, r.InvitedAt, r.AcceptedAt} {
 		c.rec[i] = Cell(v)
 	}
 	return c.w.Write(c.rec)
@@ -66,7 +66,7 @@ func (c *CSV) Flush() error {
 
 // Row is one line of an export.
 type Row struct {
-	Email, Name, Company, Status, Profile, PortalRate, Project, RatePerHour, InvitedAt, AcceptedAt string
+	Email, Name, Company, Status, Profile, PortalRate, Project, RatePerHour, CostPerHour, InvitedAt, AcceptedAt string
 }
 
 // Names resolves ids to names for the rows.
@@ -77,7 +77,7 @@ type Names struct {
 }
 
 // UserRow is the row of u. With project empty (the portal's file) the
-// project and ratePerHour columns list all of the user's projects, joined
+// project, ratePerHour and costPerHour columns list all of the user's projects, joined
 // by "; " in the same order; otherwise they hold that one project.
 func UserRow(u clientele.User, n Names, project string) Row {
 	r := Row{Email: u.Email, Company: n.Companies[u.CompanyID], Status: u.Status, Profile: profileName(n, u.ProfileID),
@@ -85,15 +85,16 @@ func UserRow(u clientele.User, n Names, project string) Row {
 	if u.Name != nil {
 		r.Name = *u.Name
 	}
-	var names, rates []string
+	var names, rates, costs []string
 	for _, p := range u.Projects {
 		if project != "" && p.ProjectID != project {
 			continue
 		}
 		names = append(names, n.Projects[p.ProjectID])
 		rates = append(rates, num(p.RatePerHour))
+		costs = append(costs, num(p.CostPerHour))
 	}
-	r.Project, r.RatePerHour = strings.Join(names, "; "), strings.Join(rates, "; ")
+	r.Project, r.RatePerHour, r.CostPerHour = strings.Join(names, "; "), strings.Join(rates, "; "), strings.Join(costs, "; ")
 	return r
 }
 

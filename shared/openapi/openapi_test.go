@@ -115,6 +115,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/imports",
 		"POST /v1/invitation-templates",
 		"POST /v1/invites/{token}/accept",
+		"POST /v1/me/password",
 		"POST /v1/portal/login",
 		"POST /v1/portal/logout",
 		"POST /v1/portal/password-reset",
