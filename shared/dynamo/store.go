@@ -324,33 +324,24 @@ func writesHash(items []types.TransactWriteItem) string {
 			w(fmt.Sprintf("%T", v))
 		}
 	}
-	names := func(m map[string]string) {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			w(k, m[k])
+	write := func(kind string, table, expr, cond *string, item map[string]types.AttributeValue, names map[string]string, vals map[string]types.AttributeValue) {
+		w(kind, aws.ToString(table), aws.ToString(expr), aws.ToString(cond))
+		avMap(item)
+		for _, k := range slices.Sorted(maps.Keys(names)) {
+			w(k, names[k])
 		}
+		avMap(vals)
 	}
 	for _, it := range items {
 		switch {
 		case it.Put != nil:
-			w("Put", aws.ToString(it.Put.TableName), aws.ToString(it.Put.ConditionExpression))
-			avMap(it.Put.Item)
-			names(it.Put.ExpressionAttributeNames)
-			avMap(it.Put.ExpressionAttributeValues)
+			write("Put", it.Put.TableName, nil, it.Put.ConditionExpression, it.Put.Item, it.Put.ExpressionAttributeNames, it.Put.ExpressionAttributeValues)
 		case it.Update != nil:
-			w("Update", aws.ToString(it.Update.TableName), aws.ToString(it.Update.UpdateExpression), aws.ToString(it.Update.ConditionExpression))
-			avMap(it.Update.Key)
-			names(it.Update.ExpressionAttributeNames)
-			avMap(it.Update.ExpressionAttributeValues)
+			write("Update", it.Update.TableName, it.Update.UpdateExpression, it.Update.ConditionExpression, it.Update.Key, it.Update.ExpressionAttributeNames, it.Update.ExpressionAttributeValues)
 		case it.Delete != nil:
-			w("Delete", aws.ToString(it.Delete.TableName), aws.ToString(it.Delete.ConditionExpression))
-			avMap(it.Delete.Key)
-			names(it.Delete.ExpressionAttributeNames)
-			avMap(it.Delete.ExpressionAttributeValues)
+			write("Delete", it.Delete.TableName, nil, it.Delete.ConditionExpression, it.Delete.Key, it.Delete.ExpressionAttributeNames, it.Delete.ExpressionAttributeValues)
 		case it.ConditionCheck != nil:
-			w("ConditionCheck", aws.ToString(it.ConditionCheck.TableName), aws.ToString(it.ConditionCheck.ConditionExpression))
-			avMap(it.ConditionCheck.Key)
-			names(it.ConditionCheck.ExpressionAttributeNames)
-			avMap(it.ConditionCheck.ExpressionAttributeValues)
+			write("ConditionCheck", it.ConditionCheck.TableName, nil, it.ConditionCheck.ConditionExpression, it.ConditionCheck.Key, it.ConditionCheck.ExpressionAttributeNames, it.ConditionCheck.ExpressionAttributeValues)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
