@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 )
@@ -69,6 +70,33 @@ func TestChangeEmail(t *testing.T) {
 	want(t, e.call("PATCH", "/v1/users/"+quiet, e.owner, map[string]any{"email": "still.quiet@example.com"}), 200)
 	if len(e.st.Mail.Messages()) != before {
 		t.Fatal("a user without portal access was mailed")
+	}
+	e.consistent()
+}
+
+// TestChangeEmailMailFailure: when the invitation to the new address cannot
+// be sent, the change stands (200), the old link is dead all the same, the
+// user says why in invite.lastError, and the 24-hour gate is open again: a
+// re-invite right away sends to the new address and clears the error.
+func TestChangeEmailMailFailure(t *testing.T) {
+	e := newUsersEnv(t)
+	uid, oldToken := e.inviteToken("moving@example.com")
+	e.st.Mail.FailWith(http.StatusServiceUnavailable, "ServiceUnavailable")
+	r := e.call("PATCH", "/v1/users/"+uid, e.owner, map[string]any{"email": "moved@example.com"})
+	e.st.Mail.FailWith(0, "")
+	want(t, r, 200)
+	if inv, _ := r.JSON()["invite"].(map[string]any); r.String("email") != "moved@example.com" || inv == nil || inv["lastError"] == nil {
+		t.Fatalf("answer %s, want the new address with invite.lastError", r.Body)
+	}
+	want(t, e.call("GET", "/v1/invites/"+url.PathEscape(oldToken), "", nil), 404)
+	before := len(e.st.Mail.Messages())
+	want(t, e.call("POST", "/v1/users/"+uid+"/reinvite", e.owner, nil), 202)
+	msgs := e.st.Mail.Messages()
+	if len(msgs) != before+1 || msgs[0].To[0] != "moved@example.com" {
+		t.Fatalf("re-invite mail %+v", msgs)
+	}
+	if u := e.call("GET", "/v1/users/"+uid, e.owner, nil).JSON(); u["invite"].(map[string]any)["lastError"] != nil {
+		t.Fatalf("lastError kept after a successful send: %v", u)
 	}
 	e.consistent()
 }

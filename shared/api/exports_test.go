@@ -112,7 +112,7 @@ func newExportsEnv(t *testing.T) exportsEnv {
 	e.site = e.createProject("Site / relaunch", map[string]any{"billing": "staff_hours", "companyIds": []string{e.company, e.evil}})
 	e.app = e.createProject("site \\ relaunch", map[string]any{"companyIds": []string{e.company}})
 	e.addUser("ann@example.com", map[string]any{"name": "Ann, \"the\" Lee", "projectIds": []string{e.site, e.app}, "ratePerHour": nil, "portalRate": 90})
-	want(t, e.call("PATCH", "/v1/projects/"+e.site+"/users/"+e.userID("ann@example.com"), e.owner, map[string]any{"ratePerHour": 120.5}), 200)
+	want(t, e.call("PATCH", "/v1/projects/"+e.site+"/users/"+e.userID("ann@example.com"), e.owner, map[string]any{"ratePerHour": 120.5, "costPerHour": 70.25}), 200)
 	for _, n := range []string{"+bob", "-carl", "@dora", "\tedith", "\rfrank"} {
 		e.addUser(strings.TrimLeft(n, "+-@\t\r")+"@example.com", map[string]any{"name": n, "companyId": e.evil, "projectIds": []string{e.site}})
 	}
@@ -148,7 +148,7 @@ func TestExportPortal(t *testing.T) {
 	}
 	ann := byEmail["ann@example.com"]
 	if ann[1] != `Ann, "the" Lee` || ann[2] != "Client Co" || ann[3] != "invited" || ann[4] != "Client" || ann[5] != "90" ||
-		ann[6] != "Site / relaunch; site \\ relaunch" || ann[7] != "120.5; " || ann[8] != "; " || ann[9] != "2026-11-22T09:00:00Z" || ann[10] != "" {
+		ann[6] != "Site / relaunch; site \\ relaunch" || ann[7] != "120.5; " || ann[8] != "70.25; " || ann[9] != "2026-11-22T09:00:00Z" || ann[10] != "" {
 		t.Errorf("ann's row %q", ann)
 	}
 	// (The API trims names, so a leading tab or CR cannot be stored; the
@@ -213,11 +213,11 @@ func TestExportByProject(t *testing.T) {
 		if r[6] != "Site / relaunch" {
 			t.Errorf("site row %q", r)
 		}
-		if r[0] == "ann@example.com" && r[7] != "120.5" {
-			t.Errorf("ann's rate on site %q", r[7])
+		if r[0] == "ann@example.com" && (r[7] != "120.5" || r[8] != "70.25") {
+			t.Errorf("ann's rate and cost on site %q %q", r[7], r[8])
 		}
 	}
-	if app[0][0] != "ann@example.com" || app[0][6] != "site \\ relaunch" || app[0][7] != "" {
+	if app[0][0] != "ann@example.com" || app[0][6] != "site \\ relaunch" || app[0][7] != "" || app[0][8] != "" {
 		t.Errorf("app rows %q", app)
 	}
 	if got := e.call("GET", "/v1/exports/"+id, e.owner, nil).JSON()["rowsWritten"]; got != float64(7) {

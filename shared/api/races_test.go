@@ -526,6 +526,115 @@ func TestSeatLimitUnderConflicts(t *testing.T) {
 	}
 }
 
+// TestNoAccessLimitUnderConflicts: the cap on users without portal access
+// holds as seats do. With 5 slots free (2 held, 4 deactivated users without
+// access holding none, a user with access holding a seat, not a slot), 16
+// parallel adds without access and the 4 activations admit exactly 5 (201
+// or 200) and refuse 15 with 409 no-access-limit, none 5xx; an add with
+// access in the same burst is not refused; no invitation is sent to the
+// users without access; noAccessUsed counts them; the limit cannot go below
+// it, and a deactivation frees a slot. With and without conflicts.
+func TestNoAccessLimitUnderConflicts(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		maxPer int
+	}{
+		{"no faults", 0},
+		{"TransactionConflict on odd transactions", 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, tap := newTappedUsersEnv(t)
+			noAccess := map[string]any{"portalAccess": false}
+			e.addUser("quiet1@example.com", noAccess)
+			e.addUser("quiet2@example.com", noAccess)
+			e.addUser("seated@example.com")
+			var off []string
+			for i := range 4 {
+				id := e.addUser(fmt.Sprintf("off%d@example.com", i), noAccess)
+				want(t, e.call("POST", "/v1/users/"+id+"/deactivate", e.owner, nil), 200)
+				off = append(off, id)
+			}
+			portal := e.call("PATCH", "/v1/portal", e.owner, map[string]any{"noAccessUserLimit": 7})
+			want(t, portal, 200)
+			if p := portal.JSON(); p["noAccessUsed"].(float64) != 2 || p["seatsUsed"].(float64) != 1 || p["noAccessUserLimit"].(float64) != 7 {
+				t.Fatalf("portal before the burst %s", portal.Body)
+			}
+			mails := len(e.st.Mail.Messages())
+
+			c := newConflicts(tt.maxPer)
+			e.st.Dynamo.Inject(c.inject)
+			out := parallel(21, func(i int) resp {
+				var r resp
+				var err error
+				switch {
+				case i < 4:
+					r, err = e.try("POST", "/v1/users/"+off[i]+"/activate", e.owner, nil)
+				case i == 20:
+					r, err = e.try("POST", "/v1/users", e.owner, map[string]any{"emails": "with.access@example.com", "companyId": e.company})
+				default:
+					r, err = e.try("POST", "/v1/users", e.owner, map[string]any{"emails": fmt.Sprintf("quiet%02d@example.com", i+10), "companyId": e.company, "portalAccess": false})
+				}
+				if err != nil {
+					t.Error(err)
+				}
+				return r
+			})
+			e.st.Dynamo.Inject(nil)
+
+			admitted, refused := 0, 0
+			for i, r := range out {
+				switch {
+				case r.Status >= 500:
+					t.Errorf("%s", serverError(tap, "POST", "/v1/users", r))
+				case i == 20:
+					if r.Status != 201 {
+						t.Errorf("the add with portal access: %d %s", r.Status, r.Body)
+					}
+				case r.Status == 201 || (i < 4 && r.Status == 200):
+					admitted++
+				case r.Status == 409 && problemType(r) == "/problems/no-access-limit":
+					refused++
+				default:
+					t.Errorf("answer %d %s, want 201/200 or 409 no-access-limit", r.Status, r.Body)
+				}
+			}
+			if admitted != 5 || refused != 15 {
+				t.Fatalf("%d admitted and %d refused, want 5 and 15", admitted, refused)
+			}
+			if tt.maxPer > 0 && c.injected.Load() == 0 {
+				t.Fatal("no transaction was cancelled: the burst tested nothing")
+			}
+			counted := 0
+			for _, it := range e.call("GET", "/v1/users?limit=200", e.owner, nil).JSON()["items"].([]any) {
+				if u := it.(map[string]any); u["portalAccess"] == false && u["status"] != "deactivated" {
+					counted++
+				}
+			}
+			p := e.call("GET", "/v1/portal", e.owner, nil).JSON()
+			if p["noAccessUsed"].(float64) != 7 || counted != 7 || p["seatsUsed"].(float64) != 2 {
+				t.Fatalf("noAccessUsed %v, %d users without access, seatsUsed %v; want 7, 7, 2", p["noAccessUsed"], counted, p["seatsUsed"])
+			}
+			if n := len(e.st.Mail.Messages()) - mails; n != 1 {
+				t.Fatalf("%d invitations sent, want 1 (the user with access)", n)
+			}
+			// Full: the limit cannot go below the count, and the problem says why.
+			r := e.call("PATCH", "/v1/portal", e.owner, map[string]any{"noAccessUserLimit": 6})
+			if r.Status != 409 || r.JSON()["noAccessUsed"].(float64) != 7 {
+				t.Fatalf("lowering below the count: %d %s", r.Status, r.Body)
+			}
+			if r := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "late@example.com", "companyId": e.company, "portalAccess": false}); r.Status != 409 || problemType(r) != "/problems/no-access-limit" {
+				t.Fatalf("past the limit: %d %s", r.Status, r.Body)
+			}
+			// A deactivation frees a slot for the next one.
+			quiet := e.call("GET", "/v1/users?q=quiet1", e.owner, nil).JSON()["items"].([]any)[0].(map[string]any)["id"].(string)
+			want(t, e.call("POST", "/v1/users/"+quiet+"/deactivate", e.owner, nil), 200)
+			want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "late@example.com", "companyId": e.company, "portalAccess": false}), 201)
+			e.consistent()
+			t.Logf("%d transactions sent, %d cancelled by injected conflicts", c.sent.Load(), c.injected.Load())
+		})
+	}
+}
+
 // TestConflictsExhausted: when every transaction is cancelled by a
 // conflict, a create re-sends it a bounded number of times, then answers
 // 503 with Retry-After and writes nothing; an Idempotency-Key of the failed

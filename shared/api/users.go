@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clientele/clientele/shared/auth"
@@ -114,8 +115,8 @@ func noneAdded(failed []clientele.Failure) error {
 		if first.UserStatus != "" {
 			e.Extra["userStatus"] = first.UserStatus
 		}
-		if first.Type == "/problems/seat-limit" {
-			e.Kind = "seat-limit"
+		if k := strings.TrimPrefix(first.Type, "/problems/"); k == "seat-limit" || k == "no-access-limit" {
+			e.Kind = k
 		}
 	}
 	return e

@@ -188,7 +188,7 @@ func TestNewProject(t *testing.T) {
 
 func TestPortalPatch(t *testing.T) {
 	limit := 10
-	cur := Portal{ID: "demo", Name: "Demo", SeatsUsed: 4, ClientSeatLimit: &limit, InviteLinkTTLHours: 168}
+	cur := Portal{ID: "demo", Name: "Demo", SeatsUsed: 4, ClientSeatLimit: &limit, NoAccessUsed: 2, InviteLinkTTLHours: 168}
 	tests := []struct {
 		name  string
 		patch string
@@ -198,6 +198,10 @@ func TestPortalPatch(t *testing.T) {
 		{"at usage", `{"clientSeatLimit":4}`, ""},
 		{"below usage", `{"clientSeatLimit":3}`, Conflict},
 		{"negative", `{"clientSeatLimit":-1}`, Invalid},
+		{"no-access at usage", `{"noAccessUserLimit":2}`, ""},
+		{"no-access below usage", `{"noAccessUserLimit":1}`, Conflict},
+		{"no-access unlimited", `{"noAccessUserLimit":null}`, ""},
+		{"no-access too many", `{"noAccessUserLimit":1000001}`, Invalid},
 		{"ttl too long", `{"inviteLinkTtlHours":721}`, Invalid},
 		{"ttl null", `{"inviteLinkTtlHours":null}`, Invalid},
 		{"reset url", `{"appBaseUrl":null}`, ""},

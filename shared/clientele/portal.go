@@ -13,10 +13,14 @@ const (
 // token names it; its settings item is written on the first PATCH, so until
 // then it has the defaults, version 0 and no timestamps.
 type Portal struct {
-	ID                 string `json:"id"`
-	Name               string `json:"name"`
-	ClientSeatLimit    *int   `json:"clientSeatLimit"`
-	SeatsUsed          int    `json:"seatsUsed"`
+	ID              string `json:"id"`
+	Name            string `json:"name"`
+	ClientSeatLimit *int   `json:"clientSeatLimit"`
+	SeatsUsed       int    `json:"seatsUsed"`
+	// NoAccessUserLimit caps the users without portal access (nil: no cap);
+	// NoAccessUsed counts them, as SeatsUsed counts the users with access.
+	NoAccessUserLimit  *int   `json:"noAccessUserLimit"`
+	NoAccessUsed       int    `json:"noAccessUsed"`
 	InviteLinkTTLHours int    `json:"inviteLinkTtlHours"`
 	AppBaseURL         string `json:"appBaseUrl"` // "" means the API's own base URL
 	// InvitationTemplateID is the template of invitation emails.
@@ -38,6 +42,7 @@ func (p Portal) InviteTTL() time.Duration { return time.Duration(p.InviteLinkTTL
 type PortalPatch struct {
 	Name               Optional[string] `json:"name"`
 	ClientSeatLimit    Optional[int]    `json:"clientSeatLimit"`
+	NoAccessUserLimit  Optional[int]    `json:"noAccessUserLimit"`
 	InviteLinkTTLHours Optional[int]    `json:"inviteLinkTtlHours"`
 	AppBaseURL         Optional[string] `json:"appBaseUrl"`
 	// InvitationTemplateID: null or "default" for the built-in template.
@@ -58,12 +63,23 @@ func (p PortalPatch) Apply(cur Portal) (Portal, Changes, error) {
 			next.Name = n
 		}
 	}
-	if p.ClientSeatLimit.Set {
-		if !p.ClientSeatLimit.Null && (p.ClientSeatLimit.Value < 0 || p.ClientSeatLimit.Value > MaxSeatLimit) {
-			f.Add("clientSeatLimit", "must be between 0 and %d, or null for unlimited", MaxSeatLimit)
+	for _, l := range []struct {
+		field string
+		patch Optional[int]
+		cur   *int
+		next  **int
+	}{
+		{"clientSeatLimit", p.ClientSeatLimit, cur.ClientSeatLimit, &next.ClientSeatLimit},
+		{"noAccessUserLimit", p.NoAccessUserLimit, cur.NoAccessUserLimit, &next.NoAccessUserLimit},
+	} {
+		if !l.patch.Set {
+			continue
+		}
+		if !l.patch.Null && (l.patch.Value < 0 || l.patch.Value > MaxSeatLimit) {
+			f.Add(l.field, "must be between 0 and %d, or null for unlimited", MaxSeatLimit)
 		} else {
-			ch.Record("clientSeatLimit", cur.ClientSeatLimit, p.ClientSeatLimit.Ptr())
-			next.ClientSeatLimit = p.ClientSeatLimit.Ptr()
+			ch.Record(l.field, l.cur, l.patch.Ptr())
+			*l.next = l.patch.Ptr()
 		}
 	}
 	if p.InviteLinkTTLHours.Set {
@@ -99,10 +115,25 @@ func (p PortalPatch) Apply(cur Portal) (Portal, Changes, error) {
 	if err := f.Err(); err != nil {
 		return cur, nil, err
 	}
-	if next.ClientSeatLimit != nil && *next.ClientSeatLimit < cur.SeatsUsed {
-		return cur, nil, &Error{Code: Conflict,
-			Message: "clientSeatLimit is below the seats in use; deactivate users first",
-			Extra:   map[string]any{"seatsUsed": cur.SeatsUsed}}
+	if err := next.CheckCounts(); err != nil {
+		return cur, nil, err
 	}
 	return next, ch, nil
+}
+
+// CheckCounts refuses (Conflict) limits below what is counted. The store
+// checks the same in the write's condition, where a concurrent add cannot
+// slip past it.
+func (p Portal) CheckCounts() error {
+	if p.ClientSeatLimit != nil && *p.ClientSeatLimit < p.SeatsUsed {
+		return &Error{Code: Conflict,
+			Message: "clientSeatLimit is below the seats in use; deactivate users first",
+			Extra:   map[string]any{"seatsUsed": p.SeatsUsed}}
+	}
+	if p.NoAccessUserLimit != nil && *p.NoAccessUserLimit < p.NoAccessUsed {
+		return &Error{Code: Conflict,
+			Message: "noAccessUserLimit is below the users without portal access; give them access or deactivate them first",
+			Extra:   map[string]any{"noAccessUsed": p.NoAccessUsed}}
+	}
+	return nil
 }

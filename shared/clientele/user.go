@@ -122,6 +122,10 @@ func (u User) reinviteState() string {
 // HoldsSeat reports whether the user counts against the seat limit.
 func (u User) HoldsSeat() bool { return u.PortalAccess && u.Status != Deactivated }
 
+// HoldsNoAccessSlot reports whether the user counts against the limit on
+// users without portal access; deactivated users count against neither.
+func (u User) HoldsNoAccessSlot() bool { return !u.PortalAccess && u.Status != Deactivated }
+
 // WithInvite fills Invite as of now.
 func (u User) WithInvite(now time.Time) User {
 	u.Invite = nil

@@ -18,6 +18,8 @@ type portalItem struct {
 	Name               string `dynamodbav:"name"`
 	ClientSeatLimit    *int   `dynamodbav:"clientSeatLimit,omitempty"`
 	SeatsUsed          int    `dynamodbav:"seatsUsed"`
+	NoAccessUserLimit  *int   `dynamodbav:"noAccessUserLimit,omitempty"`
+	NoAccessUsed       int    `dynamodbav:"noAccessUsed"`
 	InviteLinkTTLHours int    `dynamodbav:"inviteLinkTtlHours"`
 	AppBaseURL         string `dynamodbav:"appBaseUrl,omitempty"`
 	InvitationTemplate string `dynamodbav:"invitationTemplateId,omitempty"`
@@ -42,8 +44,8 @@ func portalFromItem(pid string, item map[string]types.AttributeValue) (clientele
 	}
 	p := clientele.DefaultPortal(pid)
 	created, updated := parseTime(it.CreatedAt), parseTime(it.UpdatedAt)
-	p.SeatsUsed, p.Version = it.SeatsUsed, it.Version
-	if it.Version > 0 { // else only seats were counted: the settings were never saved
+	p.SeatsUsed, p.NoAccessUsed, p.Version = it.SeatsUsed, it.NoAccessUsed, it.Version
+	if it.Version > 0 { // else only users were counted: the settings were never saved
 		p.CreatedAt, p.UpdatedAt = &created, &updated
 	}
 	if it.Name != "" {
@@ -52,7 +54,7 @@ func portalFromItem(pid string, item map[string]types.AttributeValue) (clientele
 	if it.InviteLinkTTLHours > 0 {
 		p.InviteLinkTTLHours = it.InviteLinkTTLHours
 	}
-	p.ClientSeatLimit, p.AppBaseURL = it.ClientSeatLimit, it.AppBaseURL
+	p.ClientSeatLimit, p.NoAccessUserLimit, p.AppBaseURL = it.ClientSeatLimit, it.NoAccessUserLimit, it.AppBaseURL
 	if it.InvitationTemplate != "" {
 		p.InvitationTemplateID = it.InvitationTemplate
 	}
@@ -77,9 +79,9 @@ func (s *Store) UpdatePortal(ctx context.Context, pid string, change func(cur cl
 }
 
 // savePortal writes next over the settings read at version cur.Version. The
-// seat counter is never written here: it belongs to the user writes, and a
-// limit below it fails in the same condition, so a concurrent add cannot
-// slip past a lowered limit.
+// user counters are never written here: they belong to the user writes, and
+// a limit below its counter fails in the same condition, so a concurrent add
+// cannot slip past a lowered limit.
 func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (clientele.Portal, error) {
 	now := s.Now()
 	next.Version = cur.Version + 1
@@ -88,17 +90,27 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		next.CreatedAt = &now
 	}
 	expr := "SET #type = :type, #name = :name, inviteLinkTtlHours = :ttl, createdAt = if_not_exists(createdAt, :now), " +
-		"updatedAt = :now, version = :next, seatsUsed = if_not_exists(seatsUsed, :zero), invitationTemplateId = :tpl"
+		"updatedAt = :now, version = :next, seatsUsed = if_not_exists(seatsUsed, :zero), noAccessUsed = if_not_exists(noAccessUsed, :zero), " +
+		"invitationTemplateId = :tpl"
 	vals := map[string]types.AttributeValue{
 		":type": str("portal"), ":name": str(next.Name), ":ttl": num(next.InviteLinkTTLHours), ":tpl": str(next.InvitationTemplateID),
 		":now": str(fmtTime(now)), ":next": num(next.Version), ":zero": num(0),
 	}
-	var remove []string
-	if next.ClientSeatLimit != nil {
-		expr += ", clientSeatLimit = :limit"
-		vals[":limit"] = num(*next.ClientSeatLimit)
-	} else {
-		remove = append(remove, "clientSeatLimit")
+	var remove, counted []string
+	for _, l := range []struct {
+		attr, counter, val string
+		limit              *int
+	}{
+		{"clientSeatLimit", "seatsUsed", ":seats", next.ClientSeatLimit},
+		{"noAccessUserLimit", "noAccessUsed", ":noAccess", next.NoAccessUserLimit},
+	} {
+		if l.limit == nil {
+			remove = append(remove, l.attr)
+			continue
+		}
+		expr += ", " + l.attr + " = " + l.val
+		vals[l.val] = num(*l.limit)
+		counted = append(counted, "(attribute_not_exists("+l.counter+") OR "+l.counter+" <= "+l.val+")")
 	}
 	if next.AppBaseURL != "" {
 		expr += ", appBaseUrl = :url"
@@ -115,8 +127,8 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		cond = "attribute_not_exists(version)"
 		delete(vals, ":cur")
 	}
-	if next.ClientSeatLimit != nil {
-		cond = "(" + cond + ") AND (attribute_not_exists(seatsUsed) OR seatsUsed <= :limit)"
+	if len(counted) > 0 {
+		cond = "(" + cond + ") AND " + strings.Join(counted, " AND ")
 	}
 	item := s.update(key(portalPrefix(next.ID), skPortal), expr, cond,
 		map[string]string{"#type": "type", "#name": "name"}, vals,
@@ -131,9 +143,12 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 			if p.Version != cur.Version {
 				return errRetry
 			}
-			return &clientele.Error{Code: clientele.Conflict,
-				Message: "clientSeatLimit is below the seats in use; deactivate users first",
-				Extra:   map[string]any{"seatsUsed": p.SeatsUsed}}
+			q := next
+			q.SeatsUsed, q.NoAccessUsed = p.SeatsUsed, p.NoAccessUsed
+			if err := q.CheckCounts(); err != nil {
+				return err
+			}
+			return errRetry
 		})
 	items := []txItem{item}
 	if next.InvitationTemplateID != cur.InvitationTemplateID && next.InvitationTemplateID != clientele.DefaultTemplateID {
@@ -146,6 +161,6 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 	if err := s.transact(ctx, items, nil); err != nil {
 		return cur, err
 	}
-	next.SeatsUsed = cur.SeatsUsed
+	next.SeatsUsed, next.NoAccessUsed = cur.SeatsUsed, cur.NoAccessUsed
 	return next, nil
 }

@@ -40,8 +40,13 @@ const (
 	gsi5SK = "GSI5SK"
 )
 
-// maxAttempts bounds the optimistic retries of a read-decide-write.
-const maxAttempts = 8
+// maxAttempts bounds the optimistic retries of a read-decide-write: with
+// the backoff below, 16 writers of one item all get through (one wins each
+// round), as a burst on one project shows.
+const maxAttempts = 12
+
+// retryBackoffCap caps retry's exponential backoff.
+const retryBackoffCap = 64 * time.Millisecond
 
 // Store reads and writes the table.
 type Store struct {
@@ -470,12 +475,13 @@ func retry[T any](ctx context.Context, attempt func() (T, error)) (T, error) {
 		if v, err = attempt(); !errors.Is(err, errRetry) {
 			return v, err
 		}
-		// Writers that lost a race back off by a random few milliseconds,
-		// so that they do not collide again in lockstep.
+		// Writers that lost a race back off by a random wait (full jitter)
+		// that doubles each round, so that they spread out instead of
+		// colliding again in lockstep.
 		select {
 		case <-ctx.Done():
 			return v, unavailable(ctx.Err(), "retry")
-		case <-time.After(time.Duration(rand.Int64N(int64(i+1) * int64(2*time.Millisecond)))):
+		case <-time.After(time.Duration(rand.Int64N(int64(min(retryBackoffCap, 2*time.Millisecond<<i))))):
 		}
 	}
 	return v, &clientele.Error{Code: clientele.Unavailable, RetryAfter: time.Second,

@@ -424,9 +424,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :one", "attribute_exists(PK) AND attribute_not_exists(deleting)", nil,
 			map[string]types.AttributeValue{":one": num(1)}, failWith(clientele.Errorf(clientele.Conflict, "the company is being deleted"))),
 	}
-	if u.HoldsSeat() {
-		items = append(items, s.takeSeat(pid))
-	}
+	items = append(items, s.countUsers(pid, nil, &u)...)
 	if tokenHash != "" && u.InviteExpiresAt != nil {
 		items = append(items, s.gateItem(pid, u.ID, *u.LastInvitedAt))
 		inv := key(invitePK(pid, tokenHash), skInvite)
@@ -479,13 +477,63 @@ func (s *Store) emailTaken(ctx context.Context, pid, emailKey string) error {
 	return e
 }
 
-// takeSeat counts one seat on the portal under its limit, if it has one.
-func (s *Store) takeSeat(pid string) txItem {
-	return s.update(key(portalPrefix(pid), skPortal), "ADD seatsUsed :one",
-		"attribute_not_exists(clientSeatLimit) OR seatsUsed < clientSeatLimit", nil,
-		map[string]types.AttributeValue{":one": num(1)},
-		failWith(&clientele.Error{Code: clientele.Conflict, Kind: "seat-limit",
-			Message: "the portal's client seat limit is reached; raise clientSeatLimit or deactivate a user"}))
+// countUsers moves the portal's user counters from prev to next (nil prev
+// for a new user, nil next for a deleted one): a seat for a user with portal
+// access, a no-access slot for one without, each taken under its limit by the
+// condition, so parallel adds and activations cannot pass it. Both counters
+// are on one item, which a transaction may write once: one update does both.
+func (s *Store) countUsers(pid string, prev, next *clientele.User) []txItem {
+	delta := func(holds func(clientele.User) bool) int {
+		d := 0
+		if prev != nil && holds(*prev) {
+			d--
+		}
+		if next != nil && holds(*next) {
+			d++
+		}
+		return d
+	}
+	var adds, conds []string
+	vals := map[string]types.AttributeValue{}
+	for _, c := range []struct {
+		counter, limit, val string
+		delta               int
+	}{
+		{"seatsUsed", "clientSeatLimit", ":seats", delta(clientele.User.HoldsSeat)},
+		{"noAccessUsed", "noAccessUserLimit", ":noAccess", delta(clientele.User.HoldsNoAccessSlot)},
+	} {
+		switch {
+		case c.delta > 0:
+			conds = append(conds, "(attribute_not_exists("+c.limit+") OR attribute_not_exists("+c.counter+") OR "+c.counter+" < "+c.limit+")")
+		case c.delta < 0:
+			// Never below zero, whatever a half-migrated counter says.
+			conds = append(conds, c.counter+" > :zero")
+			vals[":zero"] = num(0)
+		default:
+			continue
+		}
+		adds = append(adds, c.counter+" "+c.val)
+		vals[c.val] = num(c.delta)
+	}
+	if len(adds) == 0 {
+		return nil
+	}
+	return []txItem{s.update(key(portalPrefix(pid), skPortal), "ADD "+strings.Join(adds, ", "), strings.Join(conds, " AND "), nil, vals,
+		func(old map[string]types.AttributeValue) error {
+			p, err := portalFromItem(pid, old)
+			if err != nil {
+				return err
+			}
+			switch {
+			case next != nil && next.HoldsSeat() && p.ClientSeatLimit != nil && p.SeatsUsed >= *p.ClientSeatLimit:
+				return &clientele.Error{Code: clientele.Conflict, Kind: "seat-limit",
+					Message: "the portal's client seat limit is reached; raise clientSeatLimit or deactivate a user"}
+			case next != nil && next.HoldsNoAccessSlot() && p.NoAccessUserLimit != nil && p.NoAccessUsed >= *p.NoAccessUserLimit:
+				return &clientele.Error{Code: clientele.Conflict, Kind: "no-access-limit",
+					Message: "the portal's limit on users without portal access is reached; raise noAccessUserLimit, give a user access or deactivate one"}
+			}
+			return errRetry
+		})}
 }
 
 // SetInviteError records why the invitation email could not be sent.

@@ -52,12 +52,7 @@ func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele
 				items = append(items, s.projectHasCompany(pid, p.ProjectID, next.CompanyID))
 			}
 		}
-		switch {
-		case next.HoldsSeat() && !cur.HoldsSeat():
-			items = append(items, s.takeSeat(pid))
-		case !next.HoldsSeat() && cur.HoldsSeat():
-			items = append(items, s.releaseSeat(pid))
-		}
+		items = append(items, s.countUsers(pid, &cur, &next)...)
 		oldKey, newKey := clientele.EmailKey(cur.Email), clientele.EmailKey(next.Email)
 		if oldKey != newKey {
 			// The email guard moves with the address: the new one must be
@@ -113,12 +108,6 @@ func hasProject(u clientele.User, prid string) bool {
 	return slices.ContainsFunc(u.Projects, func(p clientele.UserProject) bool { return p.ProjectID == prid })
 }
 
-// releaseSeat gives a seat back.
-func (s *Store) releaseSeat(pid string) txItem {
-	return s.update(key(portalPrefix(pid), skPortal), "ADD seatsUsed :minus", "seatsUsed > :zero", nil,
-		map[string]types.AttributeValue{":minus": num(-1), ":zero": num(0)}, nil)
-}
-
 // DeleteUser deletes a user and everything of theirs: history first (in
 // pages, so that a failure leaves a user to retry on rather than orphans),
 // then in one transaction the user, the email guard, the list copies, the
@@ -161,9 +150,7 @@ func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
 	if u.InviteTokenHash != nil {
 		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
 	}
-	if u.HoldsSeat() {
-		items = append(items, s.releaseSeat(pid))
-	}
+	items = append(items, s.countUsers(pid, &u, nil)...)
 	return items
 }
 

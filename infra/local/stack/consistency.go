@@ -206,8 +206,9 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			bad("history under %s has no company or user", pk)
 		}
 	}
-	seats := map[string]int{}  // portal -> users holding a seat
-	counts := map[string]int{} // company pk -> users
+	seats := map[string]int{}    // portal -> users holding a seat
+	noAccess := map[string]int{} // portal -> users without portal access, not deactivated
+	counts := map[string]int{}   // company pk -> users
 	for pk, u := range users {
 		p, id := portalOf(pk), sval(u, "id")
 		g, ok := emailGuards["P#"+p+"#EMAIL#"+sval(u, "emailKey")]
@@ -219,8 +220,12 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			bad("user %s belongs to missing company %s", pk, sval(u, "companyId"))
 		}
 		counts[cpk]++
-		if b, _ := u["portalAccess"].(*types.AttributeValueMemberBOOL); b != nil && b.Value && sval(u, "status") != "deactivated" {
-			seats[p]++
+		if sval(u, "status") != "deactivated" {
+			if b, _ := u["portalAccess"].(*types.AttributeValueMemberBOOL); b != nil && b.Value {
+				seats[p]++
+			} else {
+				noAccess[p]++
+			}
 		}
 	}
 	for pk, u := range users {
@@ -267,6 +272,9 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	for pk, p := range portals {
 		if got := nval(p, "seatsUsed"); got != seats[portalOf(pk)] {
 			bad("portal %s counts %d seats, %d users hold one", pk, got, seats[portalOf(pk)])
+		}
+		if got := nval(p, "noAccessUsed"); got != noAccess[portalOf(pk)] {
+			bad("portal %s counts %d users without portal access, has %d", pk, got, noAccess[portalOf(pk)])
 		}
 	}
 	slices.Sort(problems)
