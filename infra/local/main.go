@@ -113,6 +113,7 @@ func serve(args []string) error {
   API            %[1]s   (routes from template.yaml)
   OpenAPI        %[1]s/openapi.yaml
   Sent mail      %[1]s/_local/mail   (JSON: /_local/mail.json)
+  Events         %[1]s/_local/events (EventBridge, newest first; ?detail-type=user.created)
   Clock          POST %[1]s/_local/clock  {"advance":"25h"}
   Portal         %[2]s (owner token below, valid 12h; more: go run ./infra/local token --portal %[2]s --role admin)
 

@@ -110,6 +110,8 @@ var wantActions = map[string][]string{
 	"ExportsFunction":   {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// The worker updates its job and queries user, company and project lists.
 	"ExportWorkerFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// The events function reads the stream only: no table access at all.
+	"EventsFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
 }
 
 // wantS3Actions is the exact set of S3 actions each function may use, all
@@ -120,10 +122,21 @@ var wantS3Actions = map[string][]string{
 	"ExportWorkerFunction": {"s3:AbortMultipartUpload", "s3:PutObject"},
 }
 
-// wantStreams are the functions the table's stream triggers, each with the
-// filter pattern of its event source.
-var wantStreams = map[string]string{
-	"ExportWorkerFunction": `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["export_job"]}}}}`,
+// wantStream is how the table's stream triggers a function.
+type wantStream struct {
+	pattern   string // the one filter pattern
+	batch     int
+	retries   int
+	maxAge    int    // MaximumRecordAgeInSeconds
+	onFailure string // the queue of failed batches
+}
+
+// wantStreams are the functions the table's stream triggers: the export
+// worker one job at a time; the events function 10 history entries at a
+// time (one PutEvents request), retried for up to a day.
+var wantStreams = map[string]wantStream{
+	"ExportWorkerFunction": {`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["export_job"]}}}}`, 1, 2, 3600, "ExportFailures"},
+	"EventsFunction":       {`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["history"]}}}}`, 10, 10, 86400, "EventsFailures"},
 }
 
 // wantIndexes is the one index a function may Query when it may not Query
@@ -156,6 +169,7 @@ var wantEnv = map[string]map[string]any{
 	"ExportsFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"},
 		"EXPORT_LINK_TTL_SECONDS": map[string]any{"Fn::Sub": "${ExportLinkTtlSeconds}"}},
 	"ExportWorkerFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"}},
+	"EventsFunction":       {"EVENT_BUS_NAME": map[string]any{"Ref": "EventBus"}},
 	"RemindersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"},
 		"API_BASE_URL": map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}},
 }
@@ -172,6 +186,7 @@ var wantTimeout = map[string]int{
 	"RemindersFunction":    300, // pages the reminder index; stops 30 s before
 	"ExportsFunction":      28,  // an import writes up to 1,000 rows
 	"ExportWorkerFunction": 900, // Lambda's maximum: the largest exports
+	"EventsFunction":       60,  // 10 entries, a few PutEvents with retries
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -341,7 +356,7 @@ func TestStreams(t *testing.T) {
 			t.Errorf("%s has an event source mapping", id)
 		}
 	}
-	for id, pattern := range wantStreams {
+	for id, want := range wantStreams {
 		t.Run(id, func(t *testing.T) {
 			if len(mappings[id]) != 1 {
 				t.Fatalf("event source mappings = %v, want exactly one", mappings[id])
@@ -353,14 +368,15 @@ func TestStreams(t *testing.T) {
 				got, want any
 			}{
 				{"EventSourceArn", lookup(m, "EventSourceArn"), map[string]any{"Fn::GetAtt": "Table.StreamArn"}},
-				{"BatchSize", lookup(m, "BatchSize"), float64(1)},
-				{"MaximumRetryAttempts", lookup(m, "MaximumRetryAttempts"), float64(2)},
+				{"BatchSize", lookup(m, "BatchSize"), float64(want.batch)},
+				{"MaximumRetryAttempts", lookup(m, "MaximumRetryAttempts"), float64(want.retries)},
+				{"MaximumRecordAgeInSeconds", lookup(m, "MaximumRecordAgeInSeconds"), float64(want.maxAge)},
 				{"Filters", len(filters), 1},
 				{"Pattern", lookup(m, "FilterCriteria", "Filters", "0"), nil},
-				{"OnFailure", lookup(m, "DestinationConfig", "OnFailure", "Destination"), map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}},
+				{"OnFailure", lookup(m, "DestinationConfig", "OnFailure", "Destination"), map[string]any{"Fn::GetAtt": want.onFailure + ".Arn"}},
 			}
 			if len(filters) == 1 {
-				checks[4].got, checks[4].want = lookup(filters[0], "Pattern"), pattern
+				checks[5].got, checks[5].want = lookup(filters[0], "Pattern"), want.pattern
 			}
 			for _, c := range checks {
 				if !reflect.DeepEqual(c.got, c.want) {
@@ -381,7 +397,7 @@ func TestEventSourceMapping(t *testing.T) {
 	}
 	want := EventSourceMapping{ID: "ExportWorkerTrigger", Source: "Table", Enabled: true, StartingPosition: "LATEST",
 		BatchSize: 1, MaximumRetryAttempts: 2, MaximumRecordAgeInSeconds: 3600,
-		Filters:   []string{wantStreams["ExportWorkerFunction"]},
+		Filters:   []string{wantStreams["ExportWorkerFunction"].pattern},
 		OnFailure: "ExportFailures"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("EventSourceMapping =\n%#v\nwant\n%#v", got, want)
@@ -532,7 +548,7 @@ func TestLeastPrivilege(t *testing.T) {
 	// stream actions, and only this table's.
 	streamARN := map[string]any{"Fn::Sub": "${Table.Arn}/stream/*"}
 	streamActions := []any{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
-	failuresARN := map[string]any{"Fn::GetAtt": "ExportFailures.Arn"}
+	busARN := map[string]any{"Fn::GetAtt": "EventBus.Arn"}
 
 	for _, id := range tmpl.Functions() {
 		t.Run(id, func(t *testing.T) {
@@ -570,7 +586,7 @@ func TestLeastPrivilege(t *testing.T) {
 					if len(acts) == 0 {
 						t.Errorf("%s: no Action", where)
 					}
-					dynamo, ses, s3, sqs := false, false, false, false
+					dynamo, ses, s3, sqs, events := false, false, false, false, false
 					for _, a := range acts {
 						s, ok := a.(string)
 						switch {
@@ -593,19 +609,29 @@ func TestLeastPrivilege(t *testing.T) {
 							s3Actions = append(s3Actions, s)
 						case "sqs":
 							sqs = true
+						case "events":
+							events = true
 						default:
-							t.Errorf("%s: Action %q is neither DynamoDB, SES, S3 nor SQS", where, s)
+							t.Errorf("%s: Action %q is neither DynamoDB, SES, S3, SQS nor EventBridge", where, s)
 						}
 					}
-					if n := len(slices.DeleteFunc([]bool{dynamo, ses, s3, sqs}, func(b bool) bool { return !b })); n > 1 {
+					if n := len(slices.DeleteFunc([]bool{dynamo, ses, s3, sqs, events}, func(b bool) bool { return !b })); n > 1 {
 						t.Errorf("%s: actions of two services share a statement", where)
 					}
 					if sqs {
 						// Only the stream trigger's failed deliveries, to its queue.
-						_, streamed := wantStreams[id]
+						stream, streamed := wantStreams[id]
+						failuresARN := map[string]any{"Fn::GetAtt": stream.onFailure + ".Arn"}
 						if res := asList(st["Resource"]); !streamed || !slices.Equal(acts, []any{"sqs:SendMessage"}) || len(res) != 1 || !reflect.DeepEqual(res[0], failuresARN) {
-							t.Errorf("%s: SQS %v on %v: only a stream-triggered function may sqs:SendMessage, to %v", where, acts, st["Resource"], failuresARN)
+							t.Errorf("%s: SQS %v on %v: only a stream-triggered function may sqs:SendMessage, to its own %v", where, acts, st["Resource"], failuresARN)
 						}
+					}
+					if events {
+						// Only the events function, only PutEvents, only on its bus.
+						if res := asList(st["Resource"]); id != "EventsFunction" || !slices.Equal(acts, []any{"events:PutEvents"}) || len(res) != 1 || !reflect.DeepEqual(res[0], busARN) {
+							t.Errorf("%s: EventBridge %v on %v: only EventsFunction may events:PutEvents, on %v", where, acts, st["Resource"], busARN)
+						}
+						continue
 					}
 					if s3 {
 						// Only the exports prefix, never the bucket or "*".
@@ -1158,5 +1184,32 @@ func TestLoadConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestEventBus: the bus of the history's events, named after the stack,
+// and an alarm that fires as soon as a batch of them was given up on.
+func TestEventBus(t *testing.T) {
+	tmpl, _ := load(t)
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"EventBus.Type", lookup(tmpl.raw, "Resources", "EventBus", "Type"), "AWS::Events::EventBus"},
+		{"EventBus.Name", lookup(tmpl.raw, "Resources", "EventBus", "Properties", "Name"), map[string]any{"Fn::Sub": "clientele-${AWS::StackName}"}},
+		{"Alarm.Type", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Type"), "AWS::CloudWatch::Alarm"},
+		{"Alarm.Namespace", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "Namespace"), "AWS/SQS"},
+		{"Alarm.MetricName", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "MetricName"), "ApproximateNumberOfMessagesVisible"},
+		{"Alarm.Dimensions", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "Dimensions"),
+			[]any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": "EventsFailures.QueueName"}}}},
+		{"Alarm.Threshold", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "Threshold"), float64(0)},
+		{"Alarm.ComparisonOperator", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "ComparisonOperator"), "GreaterThanThreshold"},
+		{"Alarm.TreatMissingData", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "TreatMissingData"), "notBreaching"},
+		{"Output", lookup(tmpl.raw, "Outputs", "EventBusName", "Value"), map[string]any{"Ref": "EventBus"}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
 	}
 }

@@ -22,6 +22,8 @@ type Config struct {
 	MailFrom       string // MAIL_FROM: sender of every email (an SES identity)
 	LogLevel       string // LOG_LEVEL: debug, info (default), warn, error
 	ExportsBucket  string // EXPORTS_BUCKET: where export files go (under exports/)
+	EventBus       string // EVENT_BUS_NAME: the bus the history is published to
+	EventsEndpoint string // EVENTS_ENDPOINT: EventBridge override for local use
 	// ExportLinkTTL is EXPORT_LINK_TTL_SECONDS: the life of a presigned
 	// download link, 60 s to 7 days (SigV4's limit), default 15 minutes.
 	ExportLinkTTL time.Duration
@@ -44,6 +46,8 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		MailFrom:       getenv("MAIL_FROM"),
 		LogLevel:       getenv("LOG_LEVEL"),
 		ExportsBucket:  getenv("EXPORTS_BUCKET"),
+		EventBus:       getenv("EVENT_BUS_NAME"),
+		EventsEndpoint: getenv("EVENTS_ENDPOINT"),
 		ExportLinkTTL:  DefaultExportLinkTTL,
 	}
 	var missing []string
@@ -83,3 +87,7 @@ var Exports = append(API[:len(API):len(API)], "EXPORTS_BUCKET")
 
 // ExportWorker is what the export worker needs.
 var ExportWorker = Exports
+
+// Events is what the events function needs: the bus, and no table (the
+// stream brings the history).
+var Events = []string{"EVENT_BUS_NAME"}

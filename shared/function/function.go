@@ -68,15 +68,6 @@ func Exports(cfg config.Config, awsCfg aws.Config, d *api.Deps) {
 	}
 }
 
-// Logger is the JSON logger of every function.
-func Logger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(logs.New(os.Stdout, l))
-}
-
 // Deps builds a function's dependencies from the environment; required
 // lists its required variables (config.API, config.Mail, ...).
 func Deps(ctx context.Context, getenv func(string) string, required []string, opts ...Option) (api.Deps, error) {
@@ -88,7 +79,7 @@ func Deps(ctx context.Context, getenv func(string) string, required []string, op
 	if err != nil {
 		return api.Deps{}, err
 	}
-	return Build(cfg, awsCfg, clock.System{}, Logger(cfg.LogLevel), opts...)
+	return Build(cfg, awsCfg, clock.System{}, logs.Logger(cfg.LogLevel), opts...)
 }
 
 // Init builds the router of an API function from the environment.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"strconv"
 	"sync"
 
@@ -23,6 +24,16 @@ type Handler struct {
 	mu    sync.Mutex
 	level slog.Leveler
 	std   slog.Handler // the same lines, for records off the fast path
+}
+
+// Logger is the JSON logger of every function, on stdout, at level (info
+// when it does not parse).
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(New(os.Stdout, l))
 }
 
 // New returns a handler writing lines at level and above to w.

@@ -36,6 +36,7 @@ import (
 
 	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/local/devjwt"
+	"github.com/clientele/clientele/infra/local/eventbus"
 	"github.com/clientele/clientele/infra/local/mailbox"
 	"github.com/clientele/clientele/infra/template"
 	"github.com/clientele/clientele/shared/api"
@@ -49,6 +50,7 @@ import (
 	"github.com/clientele/clientele/shared/ids"
 	"github.com/clientele/clientele/shared/logs"
 	"github.com/clientele/clientele/shared/openapi"
+	"github.com/clientele/clientele/shared/publish"
 )
 
 // Dev identity of the local stack's issuer; `token` signs with the same.
@@ -57,6 +59,7 @@ const (
 	Audience = "clientele-local"
 	Table    = "clientele-local"
 	Bucket   = "clientele-exports-local"
+	EventBus = "clientele-local"
 	Portal   = "demo"
 	MailFrom = "no-reply@clientele.local"
 )
@@ -82,7 +85,7 @@ var Scheduled = map[string]string{
 // Streamed are the functions of template.yaml that the table's stream
 // triggers; the stack reads the stream and invokes them itself, as their
 // event source mappings say (see stream.go).
-var Streamed = map[string]bool{"ExportWorkerFunction": true}
+var Streamed = map[string]bool{"ExportWorkerFunction": true, "EventsFunction": true}
 
 // Options configure a stack.
 type Options struct {
@@ -99,6 +102,7 @@ type Options struct {
 type Stack struct {
 	Issuer *devjwt.Issuer
 	Mail   *mailbox.Mailbox
+	Events *eventbus.Bus // the EventBridge bus the history is published to
 	Clock  interface{ Advance(time.Duration) time.Time }
 	// Dynamo is the proxy in front of the stack's DynamoDB: request counts
 	// and fault injection.
@@ -119,6 +123,8 @@ type Stack struct {
 	s3Calls   atomic.Int64
 	S3        *s3.Client // the stack's client of its S3, for tests to read objects
 	stream    *poller    // the export worker's trigger; nil when disabled
+	events    *poller    // the events function's trigger; nil when disabled
+	publisher *publish.Publisher
 	streamARN string
 	handSeq   atomic.Int64 // sequence of ExportJobEvent's records
 	listeners []*http.Server
@@ -205,10 +211,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.Events = eventbus.New(clk.Now)
+	eventsURL, err := st.serve(st.Events.Handler())
+	if err != nil {
+		return nil, err
+	}
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: st.Table, CursorSecret: randomSecret(), Region: "us-east-1",
-		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, MailFrom: MailFrom,
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL, EventBus: EventBus, MailFrom: MailFrom,
 		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
 	awsCfg, err := awsclient.Load(ctx, cfg, creds,
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
@@ -232,6 +243,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	st.Store, st.deps, st.DynamoURL = deps.Store, deps, dynURL
 	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
+	st.publisher = publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, log)
+	st.publisher.Backoff = func(int) time.Duration { return 0 } // the stack's poller paces retries
 	if err = st.startStream(ctx, tmpl, awsCfg, upstream, log); err != nil {
 		return nil, err
 	}
@@ -330,6 +343,7 @@ func (st *Stack) mux(gw http.Handler) http.Handler {
 	})
 	m.Handle("GET /_local/mail", st.Mail.PageHandler())
 	m.Handle("GET /_local/mail.json", st.Mail.JSONHandler())
+	m.Handle("GET /_local/events", st.Events.JSONHandler())
 	m.HandleFunc("GET /_local/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(st.Issuer.JWKS())
@@ -409,8 +423,8 @@ func (st *Stack) Token(portal, role, subject string) string {
 // Close stops the stream's poller, drops the stack's table and stops the
 // emulators.
 func (st *Stack) Close() {
-	if st.stream != nil {
-		st.stream.stop() // before the table goes: its reads would fail
+	for _, p := range st.pollers() {
+		p.stop() // before the table goes: its reads would fail
 	}
 	for _, f := range st.cleanup {
 		f()

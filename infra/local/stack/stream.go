@@ -427,17 +427,11 @@ func eventValue(v stypes.AttributeValue) events.DynamoDBAttributeValue {
 	return events.NewNullAttribute() // NULL, or a type newer than this SDK
 }
 
-// startStream starts the export worker's event source mapping on the table's
-// stream. endpoint is DynamoDB's own, not the proxy's: the proxy's request
-// counts are the API's, and the trigger's reads are not.
+// startStream starts the event source mappings of the streamed functions
+// (the export worker's, the events function's) on the table's stream.
+// endpoint is DynamoDB's own, not the proxy's: the proxy's request counts are
+// the API's, and the triggers' reads are not.
 func (st *Stack) startStream(ctx context.Context, tmpl *template.Template, awsCfg aws.Config, endpoint string, log *slog.Logger) error {
-	esm, err := tmpl.EventSourceMapping("ExportWorkerFunction")
-	if err != nil {
-		return err
-	}
-	if esm.Source != "Table" {
-		return fmt.Errorf("%s reads %q; the local stack has the stream of Table only", esm.ID, esm.Source)
-	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(st.Table)})
 	if err != nil {
@@ -446,15 +440,45 @@ func (st *Stack) startStream(ctx context.Context, tmpl *template.Template, awsCf
 	if st.streamARN = aws.ToString(out.Table.LatestStreamArn); st.streamARN == "" {
 		return errors.New("the table has no stream (template.yaml's StreamSpecification)")
 	}
-	if !esm.Enabled {
-		return nil // disabled: nothing is delivered
-	}
 	api := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(streamsEndpoint(endpoint)) })
-	if st.stream, err = newPoller(api, st.streamARN, esm, st.InvokeExportWorker, log); err != nil {
-		return err
+	for _, fn := range []struct {
+		id     string
+		invoke func(context.Context, events.DynamoDBEvent) error
+		poller **poller
+	}{
+		{"ExportWorkerFunction", st.InvokeExportWorker, &st.stream},
+		{"EventsFunction", st.InvokeEvents, &st.events},
+	} {
+		esm, err := tmpl.EventSourceMapping(fn.id)
+		if err != nil {
+			return err
+		}
+		if esm.Source != "Table" {
+			return fmt.Errorf("%s reads %q; the local stack has the stream of Table only", esm.ID, esm.Source)
+		}
+		if !esm.Enabled {
+			continue // disabled: nothing is delivered
+		}
+		p, err := newPoller(api, st.streamARN, esm, fn.invoke, log)
+		if err != nil {
+			return err
+		}
+		*fn.poller = p
+		p.start()
 	}
-	st.stream.start()
 	return nil
+}
+
+// pollers are the running triggers, the export worker's first: waiting on
+// them in this order is exact, as the export worker writes no history.
+func (st *Stack) pollers() []*poller {
+	var out []*poller
+	for _, p := range []*poller{st.stream, st.events} {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // streamsEndpoint is where the streams of the DynamoDB at endpoint are
@@ -474,15 +498,13 @@ func streamsEndpoint(endpoint string) string {
 // is not interrupted. For tests that count requests or inject faults and
 // must not see the worker's.
 func (st *Stack) HoldStream(hold bool) {
-	p := st.stream
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	p.held = hold
-	p.mu.Unlock()
-	if !hold {
-		p.wake()
+	for _, p := range st.pollers() {
+		p.mu.Lock()
+		p.held = hold
+		p.mu.Unlock()
+		if !hold {
+			p.wake()
+		}
 	}
 }
 
@@ -497,10 +519,15 @@ func (st *Stack) HoldStream(hold bool) {
 // DynamoDB whose stream lags its writes, AWS's, can show a record after that
 // pass: WaitStream is exact on DynamoDB Local only.)
 func (st *Stack) WaitStream(ctx context.Context) error {
-	p := st.stream
-	if p == nil {
-		return nil
+	for _, p := range st.pollers() {
+		if err := p.wait(ctx); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (p *poller) wait(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
 		p.cond.Broadcast()
@@ -528,8 +555,13 @@ func (st *Stack) WaitStream(ctx context.Context) error {
 
 // ExportFailures returns what the export worker's trigger sent its
 // on-failure destination (the ExportFailures queue) so far.
-func (st *Stack) ExportFailures() []StreamFailure {
-	p := st.stream
+func (st *Stack) ExportFailures() []StreamFailure { return st.stream.failed() }
+
+// EventsFailures returns what the events function's trigger sent its
+// on-failure destination (the EventsFailures queue) so far.
+func (st *Stack) EventsFailures() []StreamFailure { return st.events.failed() }
+
+func (p *poller) failed() []StreamFailure {
 	if p == nil {
 		return nil
 	}
@@ -561,6 +593,17 @@ func (st *Stack) InvokeExportWorker(ctx context.Context, ev events.DynamoDBEvent
 		return err
 	}
 	_, err = lambda.NewHandler(st.deps.ExportWorker).Invoke(ctx, payload)
+	return err
+}
+
+// InvokeEvents runs the events function's handler on ev through the Lambda
+// runtime's JSON encoding, as the event source mapping invokes it.
+func (st *Stack) InvokeEvents(ctx context.Context, ev events.DynamoDBEvent) error {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = lambda.NewHandler(st.publisher.Handle).Invoke(ctx, payload)
 	return err
 }
 

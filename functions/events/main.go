@@ -1,0 +1,34 @@
+// Command events is the events function: the table's stream delivers each
+// new history entry, and it publishes them to EventBridge.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clientele/clientele/shared/awsclient"
+	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/logs"
+	"github.com/clientele/clientele/shared/publish"
+)
+
+func main() {
+	cfg, err := config.Load(os.Getenv, config.Events...)
+	if err != nil {
+		exit(err)
+	}
+	awsCfg, err := awsclient.Load(context.Background(), cfg)
+	if err != nil {
+		exit(err)
+	}
+	p := publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, logs.Logger(cfg.LogLevel))
+	lambda.Start(p.Handle)
+}
+
+func exit(err error) {
+	fmt.Fprintln(os.Stderr, "init:", err)
+	os.Exit(1)
+}
