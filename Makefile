@@ -1,6 +1,6 @@
 # Clientele. `make run` serves the API locally; `make test` runs every test.
 GO       ?= go
-FUNCTIONS := portal companies projects users client reminders pages exports exportworker events
+FUNCTIONS := portal companies projects users client reminders pages exports exportworker events mailfeedback
 
 MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -66,6 +66,8 @@ build-ExportWorkerFunction:
 	$(call lambda,exportworker)
 build-EventsFunction:
 	$(call lambda,events)
+build-MailFeedbackFunction:
+	$(call lambda,mailfeedback)
 
 # make load: a bounded load run against an in-process local stack (loopback
 # only): LOAD_N mixed requests from LOAD_C workers, then the consistency check.

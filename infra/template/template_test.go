@@ -112,7 +112,12 @@ var wantActions = map[string][]string{
 	"ExportWorkerFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// The events function reads the stream only: no table access at all.
 	"EventsFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+	// SES's feedback: the user, its copies and a history entry (no Query).
+	"MailFeedbackFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
+
+// wantRules are the functions an EventBridge rule invokes.
+var wantRules = map[string]bool{"MailFeedbackFunction": true}
 
 // wantS3Actions is the exact set of S3 actions each function may use, all
 // on the exports prefix only: the worker writes files (a multipart upload
@@ -161,17 +166,27 @@ var wantSESActions = map[string][]string{
 // wantEnv is each function's own environment, on top of Globals.Function's:
 // MAIL_FROM for every function that sends email.
 var wantEnv = map[string]map[string]any{
-	"ClientFunction":    {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
-	"PagesFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
-	"CompaniesFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
-	"ProjectsFunction":  {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
-	"UsersFunction":     {"MAIL_FROM": map[string]any{"Ref": "MailFrom"}},
+	"ClientFunction":    mailEnv(),
+	"PagesFunction":     mailEnv(),
+	"CompaniesFunction": mailEnv(),
+	"ProjectsFunction":  mailEnv(),
+	"UsersFunction":     mailEnv(),
 	"ExportsFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"},
 		"EXPORT_LINK_TTL_SECONDS": map[string]any{"Fn::Sub": "${ExportLinkTtlSeconds}"}},
 	"ExportWorkerFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"}},
 	"EventsFunction":       {"EVENT_BUS_NAME": map[string]any{"Ref": "EventBus"}},
-	"RemindersFunction": {"MAIL_FROM": map[string]any{"Ref": "MailFrom"},
-		"API_BASE_URL": map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}},
+	"RemindersFunction":    mailEnv("API_BASE_URL", map[string]any{"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}),
+}
+
+// mailEnv is the environment of a function that sends email: its sender
+// and the configuration set whose events report on every message; kv adds
+// a variable.
+func mailEnv(kv ...any) map[string]any {
+	env := map[string]any{"MAIL_FROM": map[string]any{"Ref": "MailFrom"}, "MAIL_CONFIGURATION_SET": map[string]any{"Ref": "MailConfigurationSet"}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i].(string)] = kv[i+1]
+	}
+	return env
 }
 
 // wantTimeout is each function's effective timeout in seconds: cascading
@@ -187,6 +202,7 @@ var wantTimeout = map[string]int{
 	"ExportsFunction":      28,  // an import writes up to 1,000 rows
 	"ExportWorkerFunction": 900, // Lambda's maximum: the largest exports
 	"EventsFunction":       60,  // 10 entries, a few PutEvents with retries
+	"MailFeedbackFunction": 10,
 }
 
 func load(t *testing.T) (*Template, string) {
@@ -222,6 +238,9 @@ func TestFunctions(t *testing.T) {
 		want = append(want, id)
 	}
 	for id := range wantStreams {
+		want = append(want, id)
+	}
+	for id := range wantRules {
 		want = append(want, id)
 	}
 	for _, r := range wantRoutes {
@@ -531,6 +550,8 @@ func TestLeastPrivilege(t *testing.T) {
 	// Email may be sent only through the one verified identity, and only
 	// from MailFrom.
 	identityARN := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"}
+	// Sending through a configuration set is authorized on it too.
+	configSetARN := map[string]any{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"}
 	fromCondition := map[string]any{"StringEquals": map[string]any{"ses:FromAddress": map[string]any{"Ref": "MailFrom"}}}
 	tableARN := map[string]any{"Fn::GetAtt": "Table.Arn"}
 	tableARNList := map[string]any{"Fn::GetAtt": []any{"Table", "Arn"}}
@@ -641,11 +662,12 @@ func TestLeastPrivilege(t *testing.T) {
 						}
 					}
 					if ses {
-						// Scoped to the identity, never "*" or a pattern,
-						// and only with MailFrom as the sender.
+						// Scoped to the identity and the configuration set,
+						// never "*" or a pattern, and only with MailFrom as
+						// the sender.
 						res := asList(st["Resource"])
-						if len(res) != 1 || !reflect.DeepEqual(res[0], identityARN) {
-							t.Errorf("%s: SES Resource = %v, want only %v", where, st["Resource"], identityARN)
+						if len(res) != 2 || !reflect.DeepEqual(res[0], identityARN) || !reflect.DeepEqual(res[1], configSetARN) {
+							t.Errorf("%s: SES Resource = %v, want only %v and %v", where, st["Resource"], identityARN, configSetARN)
 						}
 						for _, r := range res {
 							// A literal or the string of an Fn::Sub.
@@ -1206,6 +1228,72 @@ func TestEventBus(t *testing.T) {
 		{"Alarm.ComparisonOperator", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "ComparisonOperator"), "GreaterThanThreshold"},
 		{"Alarm.TreatMissingData", lookup(tmpl.raw, "Resources", "EventsFailuresAlarm", "Properties", "TreatMissingData"), "notBreaching"},
 		{"Output", lookup(tmpl.raw, "Outputs", "EventBusName", "Value"), map[string]any{"Ref": "EventBus"}},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// TestMailFeedback: every email goes through the configuration set, whose
+// events reach the default bus; the feedback function's rule takes this
+// set's delivery, bounce, complaint and reject events, retries for a day
+// and keeps what it could not deliver; alarms watch the account's
+// reputation below SES's review thresholds.
+func TestMailFeedback(t *testing.T) {
+	tmpl, _ := load(t)
+	res := func(path ...string) any { return lookup(tmpl.raw, append([]string{"Resources"}, path...)...) }
+	rule := res("MailFeedbackFunction", "Properties", "Events", "SesFeedback")
+	var dlqStatement any
+	if stmts, _ := res("MailFeedbackFailuresPolicy", "Properties", "PolicyDocument", "Statement").([]any); len(stmts) == 1 {
+		dlqStatement = stmts[0]
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"ConfigurationSet.Type", res("MailConfigurationSet", "Type"), "AWS::SES::ConfigurationSet"},
+		{"ConfigurationSet.Name", res("MailConfigurationSet", "Properties", "Name"), map[string]any{"Fn::Sub": "clientele-${AWS::StackName}"}},
+		{"Destination.ConfigurationSetName", res("MailEventDestination", "Properties", "ConfigurationSetName"), map[string]any{"Ref": "MailConfigurationSet"}},
+		{"Destination.Enabled", res("MailEventDestination", "Properties", "EventDestination", "Enabled"), true},
+		{"Destination.MatchingEventTypes", res("MailEventDestination", "Properties", "EventDestination", "MatchingEventTypes"), []any{"DELIVERY", "BOUNCE", "COMPLAINT", "REJECT"}},
+		{"Destination.EventBusArn", res("MailEventDestination", "Properties", "EventDestination", "EventBridgeDestination", "EventBusArn"),
+			map[string]any{"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}},
+		{"Rule.Type", lookup(rule, "Type"), "EventBridgeRule"},
+		{"Rule.Pattern", lookup(rule, "Properties", "Pattern"), map[string]any{
+			"source":      []any{"aws.ses"},
+			"detail-type": []any{"Email Delivered", "Email Bounced", "Email Complaint Received", "Email Rejected"},
+			"detail":      map[string]any{"mail": map[string]any{"tags": map[string]any{"ses:configuration-set": []any{map[string]any{"Ref": "MailConfigurationSet"}}}}}}},
+		{"Rule.RetryPolicy", lookup(rule, "Properties", "RetryPolicy"), map[string]any{"MaximumRetryAttempts": float64(10), "MaximumEventAgeInSeconds": float64(86400)}},
+		{"Rule.DeadLetterConfig", lookup(rule, "Properties", "DeadLetterConfig"), map[string]any{"Arn": map[string]any{"Fn::GetAtt": "MailFeedbackFailures.Arn"}}},
+		{"DLQ policy principal", lookup(dlqStatement, "Principal"), map[string]any{"Service": "events.amazonaws.com"}},
+		{"DLQ policy source", lookup(dlqStatement, "Condition"),
+			map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": "MailFeedbackFunctionSesFeedback.Arn"}}}},
+		{"DLQ alarm queue", res("MailFeedbackFailuresAlarm", "Properties", "Dimensions"),
+			[]any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": "MailFeedbackFailures.QueueName"}}}},
+	}
+	for _, a := range []struct {
+		id, metric string
+		threshold  float64
+	}{{"BounceRateAlarm", "Reputation.BounceRate", 0.025}, {"ComplaintRateAlarm", "Reputation.ComplaintRate", 0.0005}} {
+		checks = append(checks,
+			struct {
+				name      string
+				got, want any
+			}{a.id + ".Metric", res(a.id, "Properties", "MetricName"), a.metric},
+			struct {
+				name      string
+				got, want any
+			}{a.id + ".Namespace", res(a.id, "Properties", "Namespace"), "AWS/SES"},
+			struct {
+				name      string
+				got, want any
+			}{a.id + ".Threshold", res(a.id, "Properties", "Threshold"), a.threshold},
+			struct {
+				name      string
+				got, want any
+			}{a.id + ".ComparisonOperator", res(a.id, "Properties", "ComparisonOperator"), "GreaterThanThreshold"})
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -11,6 +11,7 @@ import (
 	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/mail"
 )
@@ -175,6 +176,11 @@ func (d Deps) sendInvitation(ctx context.Context, base string, ac dynamo.AddCont
 		return err
 	}
 	msg.To = u.Email
+	// SES's reports on the message (delivered, bounced) name the user by these.
+	if msg.Tags == nil {
+		msg.Tags = map[string]string{}
+	}
+	msg.Tags[feedback.TagPortal], msg.Tags[feedback.TagUser] = ac.Portal.ID, u.ID
 	_, err = d.Mailer.Send(ctx, msg)
 	return err
 }

@@ -22,6 +22,11 @@ func TestNormalizeEmail(t *testing.T) {
 		{strings.Repeat("l", 65) + "@x.com", "!"},
 		{"a@" + strings.Repeat("d", 250) + ".com", "!"},
 		{"a b@x.com", "!"},
+		// Internationalised addresses (RFC 6531, format: idn-email) are real.
+		{"ünï@edge.example", "ünï@edge.example"},
+		{" Ünï@Édge.Example ", "Ünï@édge.example"},
+		{"ann@bücher.example", "ann@bücher.example"},
+		{"ün ï@edge.example", "!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -48,6 +53,25 @@ func TestCleanURL(t *testing.T) {
 		{"https://x.example/?a=1", "!"},
 		{"https://x.example/#top", "!"},
 		{"", "!"},
+		// Only what RFC 3986 allows in a URI (format: uri).
+		{"https://edge.example/a path", "!"},
+		{"https://edge.example/a%20path", "https://edge.example/a%20path"},
+		{"https://x.example/~a/(b);c=d,e!$&'*+:@/", "https://x.example/~a/(b);c=d,e!$&'*+:@"},
+		{"https://[::1]:8443/p", "https://[::1]:8443/p"},
+		{"https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
+		{"https://bücher.example", "!"},
+		{"https://x.example/ü", "!"},
+		{"https://x.example/a%zz", "!"},
+		{"https://x.example/a%2", "!"},
+		{"https://x.example/a\tb", "!"},
+		{`https://x.example/"q"`, "!"},
+		{"https://x.example/<b>", "!"},
+		{"https://x.example/a|b", "!"},
+		{`https://x.example/a\b`, "!"},
+		{"https://x.example/a^b", "!"},
+		{"https://x.example/`b`", "!"},
+		{"https://x.example/{b}", "!"},
+		{"https://x.example/a[1]", "!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -79,6 +79,18 @@ func (i Invite) AppendJSON(b []byte) []byte {
 	b = jsonx.AppendTimePtr(b, i.NextReminderAt)
 	b = append(b, `,"lastError":`...)
 	b = jsonx.AppendStringPtr(b, i.LastError)
+	b = append(b, `,"delivery":`...)
+	if d := i.Delivery; d == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"state":`...)
+		b = jsonx.AppendString(b, d.State)
+		b = append(b, `,"at":`...)
+		b = jsonx.AppendTime(b, d.At)
+		b = append(b, `,"detail":`...)
+		b = jsonx.AppendString(b, d.Detail)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

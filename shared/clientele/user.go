@@ -60,6 +60,8 @@ type Invite struct {
 	// no reminder is left (or the invitation is no longer pending).
 	NextReminderAt *time.Time `json:"nextReminderAt"`
 	LastError      *string    `json:"lastError"`
+	// Delivery is SES's last report on the invitation email; nil until one.
+	Delivery *Delivery `json:"delivery"`
 }
 
 // User is a client user: a person of a client company.
@@ -90,13 +92,14 @@ type User struct {
 	RemindAt        *time.Time `json:"-"`
 	InviteError     *string    `json:"-"`
 	InviteTokenHash *string    `json:"-"` // hash of the live invitation link, to revoke it
+	Delivery        *Delivery  `json:"-"` // SES's last report on the invitation, nil when none
 }
 
 // RemindDue is when the next automatic reminder is due, or nil when the
 // user gets none: only invited users with portal access, at most
 // MaxReminders times.
 func (u User) RemindDue() *time.Time {
-	if u.RemindAt == nil || u.Status != Invited || !u.PortalAccess || u.RemindersSent >= MaxReminders {
+	if u.RemindAt == nil || u.Status != Invited || !u.PortalAccess || u.RemindersSent >= MaxReminders || u.Delivery.Blocks() {
 		return nil
 	}
 	return u.RemindAt
@@ -108,6 +111,14 @@ func (u User) RemindDue() *time.Time {
 func (u User) Reinvitable() error {
 	if !u.PortalAccess || u.Status != Invited {
 		return Errorf(Conflict, "only invited users with portal access can be re-invited; this one is %s", u.reinviteState())
+	}
+	if d := u.Delivery; d.Blocks() {
+		what := "bounced (" + d.Detail + ")"
+		if d.State == Complained {
+			what = "was marked as spam by its recipient"
+		}
+		return &Error{Code: Conflict, Message: "the invitation to this address " + what + "; change the user's email address to invite them again",
+			Extra: map[string]any{"delivery": d}}
 	}
 	return nil
 }
@@ -133,7 +144,7 @@ func (u User) WithInvite(now time.Time) User {
 		return u
 	}
 	inv := &Invite{ExpiresAt: *u.InviteExpiresAt, ReinviteAvailableAt: u.LastInvitedAt.Add(ReinviteInterval),
-		RemindersSent: u.RemindersSent, LastError: u.InviteError, State: InvitePending}
+		RemindersSent: u.RemindersSent, LastError: u.InviteError, State: InvitePending, Delivery: u.Delivery}
 	switch {
 	case u.AcceptedAt != nil || u.Status == Active:
 		inv.State = InviteAccepted

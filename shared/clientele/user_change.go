@@ -143,6 +143,9 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 		if email, err := NormalizeEmail(p.Email.Value); err == nil {
 			next.Email = email
 			ch.Record("email", cur.Email, next.Email)
+			if EmailKey(email) != EmailKey(cur.Email) {
+				next.Delivery = nil // SES's reports were about the old address
+			}
 		}
 	}
 	if p.ProfileID.Set && !p.ProfileID.Null {

@@ -76,6 +76,8 @@ func NameKey(name string) string {
 
 // NormalizeEmail validates an address and returns it trimmed, with the domain
 // lower-cased (the local part is case-sensitive by RFC 5321, so it is kept).
+// Internationalised addresses (UTF-8 local part or domain, RFC 6531) are
+// accepted: the schemas say format: idn-email.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -153,7 +155,10 @@ func validDomain(d string) bool {
 }
 
 // CleanURL validates an absolute http(s) URL without credentials, query or
-// fragment, and returns it without a trailing slash.
+// fragment, and returns it without a trailing slash. It must be a URI as
+// RFC 3986 spells one (the schema's format: uri): url.Parse takes spaces,
+// quotes and non-ASCII letters that no URI has, so they are refused here
+// rather than echoed.
 func CleanURL(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -162,6 +167,9 @@ func CleanURL(s string) (string, error) {
 	if len(s) > MaxURLLen {
 		return "", fmt.Errorf("must be at most %d characters", MaxURLLen)
 	}
+	if !uriChars(s) {
+		return "", fmt.Errorf("must be a URI (RFC 3986): percent-encode spaces and other characters (a space is %%20), and write an international domain in its xn-- form")
+	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
 		return "", fmt.Errorf("must be an absolute http or https URL")
@@ -169,8 +177,31 @@ func CleanURL(s string) (string, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("must not contain credentials, a query or a fragment")
 	}
+	// Brackets belong to an IPv6 host, never to the path.
+	rest := s[strings.Index(s, "//")+2:] // there is one: u.Host is set
+	if i := strings.IndexByte(rest, '/'); i >= 0 && strings.ContainsAny(rest[i:], "[]") {
+		return "", fmt.Errorf("must be a URI (RFC 3986): percent-encode [ and ] in the path")
+	}
 	return strings.TrimRight(s, "/"), nil
 }
+
+// uriChars reports whether s has only the characters of a URI (RFC 3986
+// section 2: unreserved, reserved, and % followed by two hex digits).
+func uriChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case alnum(c) || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0:
+		case c == '%' && i+2 < len(s) && hex(s[i+1]) && hex(s[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func hex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // cleanIDs checks a list of ids: shape, no duplicates, at most max.
 func cleanIDs(field string, ids []string, max int, f *Fields) []string {

@@ -20,10 +20,13 @@ type Config struct {
 	SESEndpoint    string // SES_ENDPOINT
 	APIBaseURL     string // API_BASE_URL: optional, else the request's host
 	MailFrom       string // MAIL_FROM: sender of every email (an SES identity)
-	LogLevel       string // LOG_LEVEL: debug, info (default), warn, error
-	ExportsBucket  string // EXPORTS_BUCKET: where export files go (under exports/)
-	EventBus       string // EVENT_BUS_NAME: the bus the history is published to
-	EventsEndpoint string // EVENTS_ENDPOINT: EventBridge override for local use
+	// MailConfigurationSet is MAIL_CONFIGURATION_SET: the SES configuration
+	// set of every email, whose events report deliveries and bounces.
+	MailConfigurationSet string
+	LogLevel             string // LOG_LEVEL: debug, info (default), warn, error
+	ExportsBucket        string // EXPORTS_BUCKET: where export files go (under exports/)
+	EventBus             string // EVENT_BUS_NAME: the bus the history is published to
+	EventsEndpoint       string // EVENTS_ENDPOINT: EventBridge override for local use
 	// ExportLinkTTL is EXPORT_LINK_TTL_SECONDS: the life of a presigned
 	// download link, 60 s to 7 days (SigV4's limit), default 15 minutes.
 	ExportLinkTTL time.Duration
@@ -36,19 +39,20 @@ const DefaultExportLinkTTL = 15 * time.Minute
 // required are set.
 func Load(getenv func(string) string, required ...string) (Config, error) {
 	c := Config{
-		TableName:      getenv("TABLE_NAME"),
-		CursorSecret:   getenv("CURSOR_SECRET"),
-		Region:         getenv("AWS_REGION"),
-		DynamoEndpoint: getenv("DYNAMODB_ENDPOINT"),
-		S3Endpoint:     getenv("S3_ENDPOINT"),
-		SESEndpoint:    getenv("SES_ENDPOINT"),
-		APIBaseURL:     getenv("API_BASE_URL"),
-		MailFrom:       getenv("MAIL_FROM"),
-		LogLevel:       getenv("LOG_LEVEL"),
-		ExportsBucket:  getenv("EXPORTS_BUCKET"),
-		EventBus:       getenv("EVENT_BUS_NAME"),
-		EventsEndpoint: getenv("EVENTS_ENDPOINT"),
-		ExportLinkTTL:  DefaultExportLinkTTL,
+		TableName:            getenv("TABLE_NAME"),
+		CursorSecret:         getenv("CURSOR_SECRET"),
+		Region:               getenv("AWS_REGION"),
+		DynamoEndpoint:       getenv("DYNAMODB_ENDPOINT"),
+		S3Endpoint:           getenv("S3_ENDPOINT"),
+		SESEndpoint:          getenv("SES_ENDPOINT"),
+		APIBaseURL:           getenv("API_BASE_URL"),
+		MailFrom:             getenv("MAIL_FROM"),
+		MailConfigurationSet: getenv("MAIL_CONFIGURATION_SET"),
+		LogLevel:             getenv("LOG_LEVEL"),
+		ExportsBucket:        getenv("EXPORTS_BUCKET"),
+		EventBus:             getenv("EVENT_BUS_NAME"),
+		EventsEndpoint:       getenv("EVENTS_ENDPOINT"),
+		ExportLinkTTL:        DefaultExportLinkTTL,
 	}
 	var missing []string
 	for _, name := range required {

@@ -76,12 +76,35 @@ type userItem struct {
 	RemindAt        *string           `dynamodbav:"remindAt"`
 	InviteError     *string           `dynamodbav:"inviteError"`
 	InviteTokenHash *string           `dynamodbav:"inviteTokenHash"`
+	Delivery        *deliveryItem     `dynamodbav:"delivery,omitempty"`
 	DateFormat      string            `dynamodbav:"dateFormat,omitempty"`
 	DateSeparator   string            `dynamodbav:"dateSeparator,omitempty"`
 	TimeFormat      string            `dynamodbav:"timeFormat,omitempty"`
 	CreatedAt       string            `dynamodbav:"createdAt"`
 	UpdatedAt       string            `dynamodbav:"updatedAt"`
 	Version         int               `dynamodbav:"version"`
+}
+
+// deliveryItem is SES's last report on a user's invitation.
+type deliveryItem struct {
+	State     string `dynamodbav:"state"`
+	At        string `dynamodbav:"at"`
+	Detail    string `dynamodbav:"detail"`
+	MessageID string `dynamodbav:"messageId"`
+}
+
+func toDeliveryItem(d *clientele.Delivery) *deliveryItem {
+	if d == nil {
+		return nil
+	}
+	return &deliveryItem{State: d.State, At: fmtTime(d.At), Detail: d.Detail, MessageID: d.MessageID}
+}
+
+func fromDeliveryItem(d *deliveryItem) *clientele.Delivery {
+	if d == nil {
+		return nil
+	}
+	return &clientele.Delivery{State: d.State, At: parseTime(d.At), Detail: d.Detail, MessageID: d.MessageID}
 }
 
 func optTime(t *time.Time) *string {
@@ -138,7 +161,7 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		CompanyID: u.CompanyID, ProfileID: u.ProfileID, Status: u.Status, PortalAccess: u.PortalAccess, PortalRate: u.PortalRate,
 		InvitedAt: optTime(u.InvitedAt), LastInvitedAt: optTime(u.LastInvitedAt), AcceptedAt: optTime(u.AcceptedAt),
 		InviteExpiresAt: optTime(u.InviteExpiresAt), RemindersSent: u.RemindersSent, InviteError: u.InviteError,
-		RemindAt:  optTime(u.RemindAt),
+		RemindAt: optTime(u.RemindAt), Delivery: toDeliveryItem(u.Delivery),
 		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
 		DateFormat: u.Preferences.DateFormat, DateSeparator: u.Preferences.DateSeparator, TimeFormat: u.Preferences.TimeFormat,
 	}
@@ -167,7 +190,7 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		ProfileID: it.ProfileID, Status: it.Status, PortalAccess: it.PortalAccess, PortalRate: it.PortalRate,
 		InvitedAt: parseOptTime(it.InvitedAt), LastInvitedAt: parseOptTime(it.LastInvitedAt), AcceptedAt: parseOptTime(it.AcceptedAt),
 		InviteExpiresAt: parseOptTime(it.InviteExpiresAt), RemindersSent: it.RemindersSent, InviteError: it.InviteError,
-		InviteTokenHash: it.InviteTokenHash, RemindAt: parseOptTime(it.RemindAt),
+		InviteTokenHash: it.InviteTokenHash, RemindAt: parseOptTime(it.RemindAt), Delivery: fromDeliveryItem(it.Delivery),
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
 	for _, p := range it.Projects {

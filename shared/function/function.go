@@ -39,7 +39,7 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	var mailer *mail.Mailer
 	if cfg.MailFrom != "" {
-		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom)
+		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom, cfg.MailConfigurationSet)
 	}
 	d := api.Deps{
 		Mailer:     mailer,

@@ -30,14 +30,17 @@ const RetryAfter = 30 * time.Second
 
 // Mailer sends email through SES v2. It is safe for concurrent use.
 type Mailer struct {
-	client *sesv2.Client
-	from   string
+	client    *sesv2.Client
+	from      string
+	configSet string
 }
 
 // New returns a Mailer that sends from the given address (an SES verified
-// identity, optionally with a display name: "Clientele <no-reply@x.com>").
-func New(client *sesv2.Client, from string) *Mailer {
-	return &Mailer{client: client, from: from}
+// identity, optionally with a display name: "Clientele <no-reply@x.com>"),
+// through the configuration set configSet ("" for none), whose event
+// destination reports deliveries, bounces and complaints.
+func New(client *sesv2.Client, from, configSet string) *Mailer {
+	return &Mailer{client: client, from: from, configSet: configSet}
 }
 
 // Client builds the SES v2 client from an aws.Config; endpoint ("" = AWS) is
@@ -93,6 +96,9 @@ func (m *Mailer) Send(ctx context.Context, msg Message) (messageID string, err e
 			Subject: &types.Content{Data: aws.String(oneLine(msg.Subject)), Charset: charset},
 			Body:    body,
 		}},
+	}
+	if m.configSet != "" {
+		in.ConfigurationSetName = aws.String(m.configSet)
 	}
 	names := make([]string, 0, len(msg.Tags))
 	for name := range msg.Tags {

@@ -30,7 +30,7 @@ func newMailer(url string) *Mailer {
 		Credentials:      credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		RetryMaxAttempts: 1, // failures stay fast
 	}
-	return New(Client(cfg, url), from)
+	return New(Client(cfg, url), from, "clientele-test")
 }
 
 // newLocal starts the local stack's mailbox behind an httptest server.
@@ -93,6 +93,11 @@ func TestSend(t *testing.T) {
 			}
 			if fmt.Sprint(got.Tags) != fmt.Sprint(wantTags) {
 				t.Errorf("tags %v, want %v", got.Tags, wantTags)
+			}
+			// Every message goes through the configuration set, whose
+			// events report its delivery or bounce.
+			if got.ConfigurationSet != "clientele-test" {
+				t.Errorf("configuration set %q", got.ConfigurationSet)
 			}
 		})
 	}

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -36,6 +38,27 @@ func init() {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 		}
 	}
+	// kin-openapi checks no format it was not given: these make every
+	// answer (and example) prove it echoes what the document declares.
+	openapi3.DefineStringFormatValidator("uri", openapi3.NewCallbackValidator(checkURI))
+	openapi3.DefineStringFormatValidator("idn-email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
+	// email is ASCII only (RFC 5321), so an internationalised address
+	// answered where a schema says email fails.
+	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`^[\x21-\x7e]+@[\x21-\x7e]+$`))
+}
+
+// checkURI accepts an absolute URI (RFC 3986): a scheme, and none of the
+// characters a URI never has (controls, space, non-ASCII, "<>\^`{|}).
+func checkURI(s string) error {
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"<>\\^`{|}", r)
+	}); i >= 0 {
+		return fmt.Errorf("%q is not allowed in a URI (at byte %d)", []rune(s[i:])[0], i)
+	}
+	if u, err := url.Parse(s); err != nil || !u.IsAbs() {
+		return fmt.Errorf("not an absolute URI")
+	}
+	return nil
 }
 
 // Load parses Spec and validates it as an OpenAPI document (including its

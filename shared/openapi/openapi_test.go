@@ -410,14 +410,14 @@ const projectJSON = `{"id":"` + projectID + `","name":"Website relaunch","billin
 const userJSON = `{"id":"` + userID + `","email":"Ann@acme.example","name":null,"title":"CTO",
 "companyId":"` + companyID + `","profileId":"client","status":"invited","portalAccess":true,"portalRate":null,
 "projects":[{"projectId":"` + projectID + `","ratePerHour":85.5,"customizedPermissions":false}],
-"invite":{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"nextReminderAt":"2026-11-23T09:00:00Z","lastError":null},
+"invite":{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"nextReminderAt":"2026-11-23T09:00:00Z","lastError":null,"delivery":null},
 "invitedAt":"2026-11-22T09:00:00Z","lastInvitedAt":"2026-11-22T09:00:00Z","acceptedAt":null,
 "createdAt":"2026-11-22T09:00:00Z","updatedAt":"2026-11-22T09:00:00Z","version":1}`
 
 // userNoAccessJSON is a user without portal access: no invitation at all.
 var userNoAccessJSON = strings.NewReplacer(
 	`"portalAccess":true`, `"portalAccess":false`,
-	`{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"nextReminderAt":"2026-11-23T09:00:00Z","lastError":null}`, "null",
+	`{"state":"pending","expiresAt":"2026-11-29T09:00:00Z","reinviteAvailableAt":"2026-11-23T09:00:00Z","remindersSent":0,"nextReminderAt":"2026-11-23T09:00:00Z","lastError":null,"delivery":null}`, "null",
 	`"invitedAt":"2026-11-22T09:00:00Z","lastInvitedAt":"2026-11-22T09:00:00Z"`, `"invitedAt":null,"lastInvitedAt":null`,
 ).Replace(userJSON)
 

@@ -30,6 +30,9 @@ type Message struct {
 	HTML    string            `json:"html"`
 	Tags    map[string]string `json:"tags,omitempty"`
 	Links   []string          `json:"links"`
+	// ConfigurationSet is the SES configuration set it was sent with: only
+	// such mail has events (Feedback).
+	ConfigurationSet string `json:"configurationSet,omitempty"`
 }
 
 // Mailbox keeps messages; safe for concurrent use.
@@ -85,7 +88,8 @@ type sendEmailInput struct {
 			} `json:"Body"`
 		} `json:"Simple"`
 	} `json:"Content"`
-	EmailTags []struct{ Name, Value string } `json:"EmailTags"`
+	EmailTags            []struct{ Name, Value string } `json:"EmailTags"`
+	ConfigurationSetName string                         `json:"ConfigurationSetName"`
 }
 
 func sesError(w http.ResponseWriter, status int, typ, msg string) {
@@ -119,7 +123,8 @@ func (m *Mailbox) SESHandler() http.Handler {
 			return
 		}
 		msg := Message{From: in.FromEmailAddress, To: in.Destination.ToAddresses, Cc: in.Destination.CcAddresses,
-			Bcc: in.Destination.BccAddresses, Subject: in.Content.Simple.Subject.Data, Tags: map[string]string{}}
+			Bcc: in.Destination.BccAddresses, Subject: in.Content.Simple.Subject.Data, Tags: map[string]string{},
+			ConfigurationSet: in.ConfigurationSetName}
 		if b := in.Content.Simple.Body.Text; b != nil {
 			msg.Text = b.Data
 		}

@@ -86,13 +86,15 @@ func gatewayError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	// Every answer carries the gateway's request id, its own 404 and 401
+	// included, as API Gateway's do.
+	reqID := g.ids.New()
+	w.Header().Set("Apigw-Requestid", reqID)
 	route, params := g.match(req.Method, req.URL.EscapedPath())
 	if route == nil {
 		gatewayError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	reqID := g.ids.New()
-	w.Header().Set("Apigw-Requestid", reqID)
 	var claims map[string]string
 	if !route.Public {
 		var err error

@@ -13,6 +13,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,6 +46,7 @@ import (
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
@@ -60,8 +62,10 @@ const (
 	Table    = "clientele-local"
 	Bucket   = "clientele-exports-local"
 	EventBus = "clientele-local"
-	Portal   = "demo"
-	MailFrom = "no-reply@clientele.local"
+	// ConfigurationSet is the SES configuration set of the stack's mail.
+	ConfigurationSet = "clientele-local"
+	Portal           = "demo"
+	MailFrom         = "no-reply@clientele.local"
 )
 
 // Functions maps each function of template.yaml to its router: the one
@@ -86,6 +90,11 @@ var Scheduled = map[string]string{
 // triggers; the stack reads the stream and invokes them itself, as their
 // event source mappings say (see stream.go).
 var Streamed = map[string]bool{"ExportWorkerFunction": true, "EventsFunction": true}
+
+// Evented are the functions of template.yaml that an EventBridge rule
+// invokes: SES's feedback, which the mailbox emits on request at
+// POST /_local/mail/{messageId}/{delivery|bounce|complaint}.
+var Evented = map[string]bool{"MailFeedbackFunction": true}
 
 // Options configure a stack.
 type Options struct {
@@ -125,6 +134,7 @@ type Stack struct {
 	stream    *poller    // the export worker's trigger; nil when disabled
 	events    *poller    // the events function's trigger; nil when disabled
 	publisher *publish.Publisher
+	feedback  *feedback.Handler
 	streamARN string
 	handSeq   atomic.Int64 // sequence of ExportJobEvent's records
 	listeners []*http.Server
@@ -219,7 +229,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: st.Table, CursorSecret: randomSecret(), Region: "us-east-1",
-		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL, EventBus: EventBus, MailFrom: MailFrom,
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL, EventBus: EventBus, MailFrom: MailFrom, MailConfigurationSet: ConfigurationSet,
 		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
 	awsCfg, err := awsclient.Load(ctx, cfg, creds,
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
@@ -245,6 +255,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
 	st.publisher = publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, log)
 	st.publisher.Backoff = func(int) time.Duration { return 0 } // the stack's poller paces retries
+	st.feedback = &feedback.Handler{Store: deps.Store, Log: log}
 	if err = st.startStream(ctx, tmpl, awsCfg, upstream, log); err != nil {
 		return nil, err
 	}
@@ -273,7 +284,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	gw := &gateway{verifier: verifier, clock: clk, ids: ids.New(clk, nil)}
 	st.Routers = map[string]*httpapi.Router{}
 	for _, fn := range tmpl.Functions() {
-		if _, ok := Scheduled[fn]; ok || Streamed[fn] {
+		if _, ok := Scheduled[fn]; ok || Streamed[fn] || Evented[fn] {
 			continue
 		}
 		build, ok := Functions[fn]
@@ -344,6 +355,7 @@ func (st *Stack) mux(gw http.Handler) http.Handler {
 	m.Handle("GET /_local/mail", st.Mail.PageHandler())
 	m.Handle("GET /_local/mail.json", st.Mail.JSONHandler())
 	m.Handle("GET /_local/events", st.Events.JSONHandler())
+	m.HandleFunc("POST /_local/mail/{messageId}/{kind}", st.mailFeedback)
 	m.HandleFunc("GET /_local/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(st.Issuer.JWKS())
@@ -432,4 +444,37 @@ func (st *Stack) Close() {
 	for _, s := range st.listeners {
 		_ = s.Close()
 	}
+}
+
+// mailFeedback emits the SES event of a message's delivery, bounce or
+// complaint and delivers it to the feedback function, as EventBridge's rule
+// would: 202 with the event, 404 for an unknown message, 409 for mail sent
+// without a configuration set, 502 when the function failed.
+func (st *Stack) mailFeedback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	ev, err := st.Mail.Feedback(r.PathValue("messageId"), r.PathValue("kind"))
+	status := http.StatusAccepted
+	switch {
+	case errors.Is(err, mailbox.ErrNoMessage), errors.Is(err, mailbox.ErrUnknownFeedback):
+		status = http.StatusNotFound
+	case errors.Is(err, mailbox.ErrNoConfigSet):
+		status = http.StatusConflict
+	case err == nil:
+		err = st.InvokeMailFeedback(r.Context(), ev)
+		if err != nil {
+			status = http.StatusBadGateway
+		}
+	}
+	w.WriteHeader(status)
+	if err != nil {
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(ev)
+}
+
+// InvokeMailFeedback runs the feedback function's handler on ev through the
+// Lambda runtime's JSON encoding, as EventBridge invokes it.
+func (st *Stack) InvokeMailFeedback(ctx context.Context, ev events.EventBridgeEvent) error {
+	return invoke(ctx, st.feedback.Handle, ev)
 }

@@ -83,7 +83,7 @@ func TestLocalEndpoints(t *testing.T) {
 	st := start(t)
 	srv := httptest.NewServer(st.Handler())
 	defer srv.Close()
-	get := func(method, path, body string) (int, string) {
+	get := func(method, path, body string) (int, http.Header, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -91,28 +91,41 @@ func TestLocalEndpoints(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return resp.StatusCode, resp.Header, string(b)
 	}
 	tests := []struct {
 		name, method, path, body string
 		status                   int
 		contains                 string
+		gateway                  bool // an answer of the gateway itself: it carries apigw-requestid
 	}{
-		{"openapi", "GET", "/openapi.yaml", "", 200, "openapi: 3"},
-		{"jwks", "GET", "/_local/jwks.json", "", 200, `"kty":"RSA"`},
-		{"mail", "GET", "/_local/mail.json", "", 200, "messages"},
-		{"clock moves", "POST", "/_local/clock", `{"advance":"25h"}`, 200, "2026-11-23T01:00:00Z"},
-		{"clock rejects junk", "POST", "/_local/clock", `{"advance":"soon"}`, 400, "advance"},
-		{"unknown route is API Gateway's 404", "GET", "/v2/nothing", "", 404, `{"message":"Not Found"}`},
-		{"wrong method is 404 too", "DELETE", "/v1/portal", "", 404, `{"message":"Not Found"}`},
-		{"no token", "GET", "/v1/portal", "", 401, `{"message":"Unauthorized"}`},
+		{"openapi", "GET", "/openapi.yaml", "", 200, "openapi: 3", false},
+		{"jwks", "GET", "/_local/jwks.json", "", 200, `"kty":"RSA"`, false},
+		{"mail", "GET", "/_local/mail.json", "", 200, "messages", false},
+		{"clock moves", "POST", "/_local/clock", `{"advance":"25h"}`, 200, "2026-11-23T01:00:00Z", false},
+		{"clock rejects junk", "POST", "/_local/clock", `{"advance":"soon"}`, 400, "advance", false},
+		{"unknown route is API Gateway's 404", "GET", "/v2/nothing", "", 404, `{"message":"Not Found"}`, true},
+		{"wrong method is 404 too", "DELETE", "/v1/portal", "", 404, `{"message":"Not Found"}`, true},
+		{"no token", "GET", "/v1/portal", "", 401, `{"message":"Unauthorized"}`, true},
 	}
+	seen := map[string]string{} // apigw-requestid → the case that got it
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := get(tt.method, tt.path, tt.body)
+			status, header, body := get(tt.method, tt.path, tt.body)
 			if status != tt.status || !strings.Contains(body, tt.contains) {
 				t.Fatalf("got %d %s", status, body)
 			}
+			if !tt.gateway {
+				return
+			}
+			id := header.Get("Apigw-Requestid")
+			if id == "" {
+				t.Fatalf("no apigw-requestid on the gateway's own %d", status)
+			}
+			if prev, dup := seen[id]; dup {
+				t.Fatalf("apigw-requestid %q again (first in %q): not one per answer", id, prev)
+			}
+			seen[id] = tt.name
 		})
 	}
 }

@@ -588,23 +588,13 @@ func (st *Stack) ExportJobEvent(img map[string]events.DynamoDBAttributeValue) ev
 // InvokeExportWorker runs the export worker's handler on ev through the
 // Lambda runtime's JSON encoding, as the event source mapping invokes it.
 func (st *Stack) InvokeExportWorker(ctx context.Context, ev events.DynamoDBEvent) error {
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	_, err = lambda.NewHandler(st.deps.ExportWorker).Invoke(ctx, payload)
-	return err
+	return invoke(ctx, st.deps.ExportWorker, ev)
 }
 
 // InvokeEvents runs the events function's handler on ev through the Lambda
 // runtime's JSON encoding, as the event source mapping invokes it.
 func (st *Stack) InvokeEvents(ctx context.Context, ev events.DynamoDBEvent) error {
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	_, err = lambda.NewHandler(st.publisher.Handle).Invoke(ctx, payload)
-	return err
+	return invoke(ctx, st.publisher.Handle, ev)
 }
 
 // FailS3 makes every S3 request for which fail returns true answer 500
@@ -623,3 +613,14 @@ func (st *Stack) S3Calls() int64 { return st.s3Calls.Load() }
 // ExportWorker is the export worker the stack delivers to, for tests to
 // tune (its page size) before any export runs.
 func (st *Stack) ExportWorker() *export.Worker { return st.deps.Exporter.Worker }
+
+// invoke runs a Lambda handler on ev through the runtime's JSON encoding,
+// as Lambda invokes it: what the handler sees is what it would see on AWS.
+func invoke(ctx context.Context, handler any, ev any) error {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = lambda.NewHandler(handler).Invoke(ctx, payload)
+	return err
+}
