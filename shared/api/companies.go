@@ -111,7 +111,7 @@ func (d Deps) deleteCompany(ctx context.Context, r *httpapi.Request) (*httpapi.R
 			d.notify(ctx, r, u, "Your client portal access was removed", "An administrator removed your company, and with it your access, from the client portal.")
 		}
 	}
-	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, func(c clientele.Company) error { return pre.Check(c.Version) }, deleted); err != nil {
+	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, actor(r), func(c clientele.Company) error { return pre.Check(c.Version) }, deleted); err != nil {
 		return nil, err
 	}
 	return httpapi.NoContent(), nil

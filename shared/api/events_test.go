@@ -196,3 +196,59 @@ func TestLocalEvents(t *testing.T) {
 		t.Fatalf("newest first: %v", all)
 	}
 }
+
+// TestDeletionEvents: a deleted user or company takes its history with it,
+// but its deletion is published: one user.deleted per user (those a company
+// delete takes with it too) and one company.deleted, by whoever deleted
+// them, saying what went. Their tombstones leave the table by TTL.
+func TestDeletionEvents(t *testing.T) {
+	e := newUsersEnv(t)
+	doomed := e.createCompany("Doomed Co")
+	a := e.addUser("del.a@example.com", map[string]any{"companyId": doomed})
+	b := e.addUser("del.b@example.com", map[string]any{"companyId": doomed})
+	want(t, e.call("DELETE", "/v1/users/"+a, e.owner, nil), 204)
+	want(t, e.call("DELETE", "/v1/companies/"+doomed, e.owner, nil), 204)
+	count, what := e.published()
+	deleted := map[string]map[string]any{}
+	for _, ev := range e.st.Events.Events() {
+		var d publish.Detail
+		_ = json.Unmarshal(ev.Detail, &d)
+		if !strings.HasSuffix(d.Action, ".deleted") {
+			continue
+		}
+		if d.Actor.Type != "staff" || d.Actor.ID != "owner-1" || count[d.ID] != 1 {
+			t.Errorf("%s: actor %+v, published %d times", what[d.ID], d.Actor, count[d.ID])
+		}
+		changes := map[string]any{}
+		for k, c := range d.Changes {
+			if c.To != nil {
+				t.Errorf("%s: %s to %v, want null", what[d.ID], k, c.To)
+			}
+			changes[k] = c.From
+		}
+		deleted[d.ResourceID+" "+d.Action] = changes
+	}
+	wantDeleted := map[string]map[string]any{
+		a + " user.deleted":         {"email": "del.a@example.com", "companyId": doomed, "status": "invited"},
+		b + " user.deleted":         {"email": "del.b@example.com", "companyId": doomed, "status": "invited"},
+		doomed + " company.deleted": {"name": "Doomed Co"},
+	}
+	if len(deleted) != len(wantDeleted) {
+		t.Fatalf("deletion events %v, want %v", deleted, wantDeleted)
+	}
+	for k, w := range wantDeleted {
+		got := deleted[k]
+		if len(got) != len(w) {
+			t.Errorf("%s: changes %v, want %v", k, got, w)
+		}
+		for f, v := range w {
+			if got[f] != v {
+				t.Errorf("%s: %s from %v, want %v", k, f, got[f], v)
+			}
+		}
+	}
+	// Gone from the API all the same.
+	want(t, e.call("GET", "/v1/users/"+b+"/history", e.owner, nil), 404)
+	want(t, e.call("GET", "/v1/companies/"+doomed+"/history", e.owner, nil), 404)
+	e.consistent()
+}

@@ -127,8 +127,5 @@ func (d Deps) remind(ctx context.Context, due dynamo.Due, portals map[string]cli
 	if err := d.Store.ReminderFailed(ctx, portal.ID, u.ID, *u.LastInvitedAt, msg); err != nil {
 		d.Log.WarnContext(ctx, "reminder failure not recorded", "user", u.ID, "error", err)
 	}
-	if err := d.Store.ReleaseGate(ctx, portal.ID, u.ID, *u.LastInvitedAt); err != nil {
-		d.Log.WarnContext(ctx, "re-invite gate not released", "user", u.ID, "error", err)
-	}
 	return fmt.Errorf("send reminder: %w", err)
 }

@@ -142,19 +142,23 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 	}
 	if u.PortalAccess {
 		if err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token); err != nil {
-			msg := "the invitation email could not be sent; re-invite the user"
-			d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
-			if err := d.Store.SetInviteError(ctx, r.Principal.PortalID, u.ID, msg); err != nil {
-				d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
-			}
-			// Nothing went out: a re-invite may send at once.
-			if err := d.Store.ReleaseGate(ctx, r.Principal.PortalID, u.ID, now); err != nil {
-				d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
-			}
+			msg := d.inviteNotSent(ctx, r, u, err)
 			u.InviteError = &msg
 		}
 	}
 	return u.WithInvite(now), nil
+}
+
+// inviteNotSent is the one undo of an invitation whose email failed (sent
+// when u.LastInvitedAt says): it records why on the user and reopens the
+// gate, and returns the message recorded.
+func (d Deps) inviteNotSent(ctx context.Context, r *httpapi.Request, u clientele.User, sendErr error) string {
+	msg := "the invitation email could not be sent; re-invite the user"
+	d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", sendErr)
+	if err := d.Store.InviteNotSent(ctx, r.Principal.PortalID, u.ID, *u.LastInvitedAt, msg); err != nil {
+		d.Log.WarnContext(ctx, "invitation failure not recorded", "request_id", r.ID, "user", u.ID, "error", err)
+	}
+	return msg
 }
 
 // sendInvitation mails u the link of token; base is the API's base URL,

@@ -144,7 +144,7 @@ func (d Deps) deleteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	if err != nil {
 		return nil, err
 	}
-	u, err := d.Store.DeleteUser(ctx, r.Principal.PortalID, id, func(u clientele.User) error { return pre.Check(u.Version) })
+	u, err := d.Store.DeleteUser(ctx, r.Principal.PortalID, id, actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
 	if err != nil {
 		return nil, err
 	}
@@ -229,13 +229,8 @@ func (d Deps) sendChangedAddressInvitation(ctx context.Context, r *httpapi.Reque
 	if err == nil {
 		return nil
 	}
-	msg := "the invitation email could not be sent; re-invite the user"
-	if err := d.Store.SetInviteError(ctx, portal.ID, u.ID, msg); err == nil {
-		u.InviteError = &msg
-	}
-	if err := d.Store.ReleaseGate(ctx, portal.ID, u.ID, *u.LastInvitedAt); err != nil {
-		d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
-	}
+	msg := d.inviteNotSent(ctx, r, *u, err)
+	u.InviteError = &msg
 	return err
 }
 
@@ -274,15 +269,7 @@ func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, ac dynam
 	if err == nil {
 		return nil
 	}
-	pid := ac.Portal.ID
-	msg := "the invitation email could not be sent; re-invite the user"
-	d.Log.WarnContext(ctx, "re-invitation not sent", "request_id", r.ID, "user", u.ID, "error", err)
-	if err := d.Store.SetInviteError(ctx, pid, u.ID, msg); err != nil {
-		d.Log.WarnContext(ctx, "invitation error not recorded", "request_id", r.ID, "user", u.ID, "error", err)
-	}
-	if err := d.Store.ReleaseGate(ctx, pid, u.ID, *u.LastInvitedAt); err != nil {
-		d.Log.WarnContext(ctx, "re-invite gate not released", "request_id", r.ID, "user", u.ID, "error", err)
-	}
+	d.inviteNotSent(ctx, r, u, err)
 	return &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
 		Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
 }

@@ -244,3 +244,17 @@ func TestPortalPatch(t *testing.T) {
 		})
 	}
 }
+
+func TestValidPortalID(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		want bool
+	}{
+		{"demo", true}, {"a", true}, {"0-a", true}, {strings.Repeat("a", 63), true},
+		{strings.Repeat("a", 64), false}, {"", false}, {"-a", false}, {"Demo", false}, {"a_b", false}, {"a b", false},
+	} {
+		if got := ValidPortalID(tt.id); got != tt.want {
+			t.Errorf("ValidPortalID(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}

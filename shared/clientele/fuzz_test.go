@@ -3,8 +3,12 @@ package clientele
 import (
 	"encoding/json"
 	"net/mail"
+	"regexp"
 	"testing"
 )
+
+// idPattern is what ValidID spells out, its oracle in the fuzz test.
+var idPattern = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
 
 // FuzzNormalizeEmail: normalising is idempotent, a normal address is
 // always accepted again, and the fast path takes only addresses that

@@ -51,7 +51,10 @@ type HistoryEntry struct {
 
 // History actions of companies.
 const (
-	CompanyCreated        = "company.created"
+	CompanyCreated = "company.created"
+	// CompanyDeleted and UserDeleted are published as events only: the
+	// entity's history goes with it.
+	CompanyDeleted        = "company.deleted"
 	CompanyUpdated        = "company.updated"
 	CompanyProjectAdded   = "company.project_added"
 	CompanyProjectRemoved = "company.project_removed"

@@ -9,6 +9,7 @@ import (
 // History actions of users.
 const (
 	UserUpdated            = "user.updated"
+	UserDeleted            = "user.deleted"
 	UserDeactivated        = "user.deactivated"
 	UserActivated          = "user.activated"
 	UserProjectAdded       = "user.project_added"

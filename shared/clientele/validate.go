@@ -22,14 +22,14 @@ const (
 	MaxCompaniesPerProject = 500
 )
 
-var (
-	idPattern     = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{26}$`)
-	portalPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-)
+// portalPattern is a portal id's characters; ValidPortalID checks its
+// length apart, because a counted repeat ({0,62}) compiles into a program
+// that costs about a millisecond of every cold start.
+var portalPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 // ValidID reports whether s has the shape of an ID this service issues
 // (26 characters of Crockford's base32: a ULID), so junk never reaches a
-// key. It is idPattern, spelled out: it runs on every request.
+// key. It is spelled out, not a regexp: it runs on every request.
 func ValidID(s string) bool {
 	if len(s) != 26 {
 		return false
@@ -50,7 +50,7 @@ var crockford = func() (t [256]bool) {
 }()
 
 // ValidPortalID reports whether s is a portal (tenant) id safe to use in keys.
-func ValidPortalID(s string) bool { return portalPattern.MatchString(s) }
+func ValidPortalID(s string) bool { return len(s) <= 63 && portalPattern.MatchString(s) }
 
 // CleanName trims a display name and checks its length and characters.
 func CleanName(s string) (string, error) {

@@ -268,7 +268,7 @@ func (s *Store) UpdateCompany(ctx context.Context, pid, cid string, actor client
 // check sees the company before the first step (If-Match).
 //
 // deleted, when not nil, is called with each user deleted (to notify them).
-func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(clientele.Company) error, deleted func(clientele.User)) error {
+func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, actor clientele.Actor, check func(clientele.Company) error, deleted func(clientele.User)) error {
 	pk := key(companyPK(pid, cid), skMeta)
 	c, err := retry(ctx, func() (clientele.Company, error) {
 		item, err := s.getItem(ctx, companyPK(pid, cid), skMeta)
@@ -291,7 +291,7 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 		return err
 	}
 	// Its users first: none can be added once the company is marked.
-	if err := s.deleteMembers(ctx, pid, cid, deleted); err != nil {
+	if err := s.deleteMembers(ctx, pid, cid, actor, deleted); err != nil {
 		return err
 	}
 	// Re-read each step: nothing can join the company once it is marked, so
@@ -318,7 +318,10 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, check func(c
 	if err := s.deleteHistory(ctx, companyPK(pid, cid)); err != nil {
 		return err
 	}
+	gone := clientele.Changes{}
+	gone.Record("name", c.Name, nil)
 	return s.transact(ctx, []txItem{
+		s.tombstone(companyPK(pid, cid), actor, clientele.CompanyDeleted, gone),
 		// A concurrent delete that finished first leaves nothing to do.
 		s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil)),
 		// Unconditional: the company holds its name until this commits, and

@@ -59,8 +59,8 @@ func (s *Store) gateError(item map[string]types.AttributeValue) error {
 // Reinvite sends a user a new invitation link: in one transaction the gate
 // closes for 24 hours (or the call fails with Gated), the old link is
 // deleted, the new link's hash is stored and the user records the new
-// invitation. The caller sends the email, and calls ReleaseGate if it could
-// not, so that nothing stays locked by a failure.
+// invitation. The caller sends the email, and calls InviteNotSent if it
+// could not, so that nothing stays locked by a failure.
 func (s *Store) Reinvite(ctx context.Context, pid, uid, tokenHash string, ttl time.Duration, actor clientele.Actor, check func(clientele.User) error) (clientele.User, error) {
 	return s.invite(ctx, pid, uid, tokenHash, ttl, actor, false, check)
 }
@@ -129,10 +129,23 @@ func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time
 	return u, err
 }
 
-// ReleaseGate reopens the gate that a re-invite at sentAt closed, unless a
-// later invitation has closed it again.
-func (s *Store) ReleaseGate(ctx context.Context, pid, uid string, sentAt time.Time) error {
-	err := s.transact(ctx, []txItem{s.del(key(gatePK(pid, uid), skGate), "expiresAt = :ours",
-		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))}, nil)
+// InviteNotSent undoes what an invitation sent at sentAt took, once its
+// email failed: the user says why (invite.lastError) and the gate that the
+// invitation closed opens again, so that a re-invite may send at once. One
+// transaction: if a newer invitation has since taken the gate (or the user
+// is gone) neither is written, as the failure is no longer the last word.
+func (s *Store) InviteNotSent(ctx context.Context, pid, uid string, sentAt time.Time, msg string) error {
+	err := s.transact(ctx, []txItem{
+		s.update(key(userPK(pid, uid), skMeta), "SET inviteError = :e", "attribute_exists(PK) AND lastInvitedAt = :sent", nil,
+			map[string]types.AttributeValue{":e": str(msg), ":sent": str(fmtTime(sentAt))}, failWith(nil)),
+		s.gateRelease(pid, uid, sentAt),
+	}, nil)
 	return err
+}
+
+// gateRelease deletes the gate a re-invite at sentAt closed; it fails (and
+// with it its transaction) only when a later invitation closed it again.
+func (s *Store) gateRelease(pid, uid string, sentAt time.Time) txItem {
+	return s.del(key(gatePK(pid, uid), skGate), "attribute_not_exists(PK) OR expiresAt = :ours",
+		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -22,6 +23,20 @@ type historyItem struct {
 	ActorID   string `dynamodbav:"actorId"`
 	Action    string `dynamodbav:"action"`
 	Changes   string `dynamodbav:"changes"` // JSON: values keep their JSON types
+}
+
+// tombstoneTTL is how long the last history entry of a deleted entity
+// stays: long enough for the events trigger (a day of retries) to publish
+// it; DynamoDB's TTL removes it after.
+const tombstoneTTL = 48 * time.Hour
+
+// tombstone is the history entry that records an entity's deletion, written
+// in the transaction that deletes it (the rest of its history is gone): the
+// stream publishes it, and then TTL (expiresAt) removes it.
+func (s *Store) tombstone(pk string, actor clientele.Actor, action string, ch clientele.Changes) txItem {
+	t := s.history(pk, actor, action, ch)
+	t.write.Put.Item["expiresAt"] = num(int(s.clock.Now().Add(tombstoneTTL).Unix()))
+	return t
 }
 
 // history returns the put of one history entry of the entity at pk.

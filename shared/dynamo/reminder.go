@@ -79,8 +79,9 @@ func (s *Store) Remind(ctx context.Context, pid, uid, tokenHash string, ttl time
 }
 
 // ReminderFailed undoes the count of a reminder whose email could not be
-// sent (sentAt is the reminder's time) and schedules another try soon; the
-// caller reopens the gate. Nothing happens if a later invitation replaced it.
+// sent (sentAt is the reminder's time), schedules another try soon and
+// reopens the gate, in one transaction. Nothing happens if a later
+// invitation replaced it.
 func (s *Store) ReminderFailed(ctx context.Context, pid, uid string, sentAt time.Time, msg string) error {
 	_, err := s.updateUser(ctx, pid, uid, reminderActor, func(cur clientele.User) (UserChange, error) {
 		if cur.LastInvitedAt == nil || !cur.LastInvitedAt.Equal(sentAt) {
@@ -91,6 +92,9 @@ func (s *Store) ReminderFailed(ctx context.Context, pid, uid string, sentAt time
 		next.RemindersSent, next.RemindAt, next.InviteError = max(cur.RemindersSent-1, 0), &retry, &msg
 		ch := clientele.Changes{"remindersSent": {From: cur.RemindersSent, To: next.RemindersSent}}
 		return UserChange{Next: next, Action: clientele.UserReminderFailed, Changes: ch}, nil
-	}, nil)
+	}, func(clientele.User) []txItem {
+		// Nothing went out: the gate the reminder closed opens with it.
+		return []txItem{s.gateRelease(pid, uid, sentAt)}
+	})
 	return err
 }

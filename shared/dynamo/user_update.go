@@ -113,7 +113,7 @@ func hasProject(u clientele.User, prid string) bool {
 // then in one transaction the user, the email guard, the list copies, the
 // invitation link, the seat and the company's count. check sees the user
 // first (If-Match); it returns the user as it was.
-func (s *Store) DeleteUser(ctx context.Context, pid, uid string, check func(clientele.User) error) (clientele.User, error) {
+func (s *Store) DeleteUser(ctx context.Context, pid, uid string, actor clientele.Actor, check func(clientele.User) error) (clientele.User, error) {
 	u, err := s.GetUser(ctx, pid, uid)
 	if err != nil {
 		return u, err
@@ -129,13 +129,18 @@ func (s *Store) DeleteUser(ctx context.Context, pid, uid string, check func(clie
 		if err != nil {
 			return u, err
 		}
-		return u, s.transact(ctx, s.userDeletes(pid, u), nil)
+		return u, s.transact(ctx, s.userDeletes(pid, u, actor), nil)
 	})
 }
 
 // userDeletes are the writes that remove user u (read at its version).
-func (s *Store) userDeletes(pid string, u clientele.User) []txItem {
+func (s *Store) userDeletes(pid string, u clientele.User, actor clientele.Actor) []txItem {
+	gone := clientele.Changes{}
+	gone.Record("email", u.Email, nil)
+	gone.Record("companyId", u.CompanyID, nil)
+	gone.Record("status", u.Status, nil)
 	items := []txItem{
+		s.tombstone(userPK(pid, u.ID), actor, clientele.UserDeleted, gone),
 		s.del(key(userPK(pid, u.ID), skMeta), "version = :v", map[string]types.AttributeValue{":v": num(u.Version)}, failWith(errRetry)),
 		s.del(key(emailPK(pid, clientele.EmailKey(u.Email)), skGuard), "", nil, nil),
 		s.del(key(userPK(pid, u.ID), skCredential), "", nil, nil),
@@ -234,14 +239,14 @@ func (s *Store) sweepProject(ctx context.Context, pid, prid, cid string, actor c
 }
 
 // deleteMembers deletes every user of company cid, 25 per page; repeatable.
-func (s *Store) deleteMembers(ctx context.Context, pid, cid string, deleted func(clientele.User)) error {
+func (s *Store) deleteMembers(ctx context.Context, pid, cid string, actor clientele.Actor, deleted func(clientele.User)) error {
 	for {
 		page, err := s.memberPage(ctx, companyPK(pid, cid), 25, nil)
 		if err != nil || len(page.Items) == 0 {
 			return err
 		}
 		for _, u := range page.Items {
-			gone, err := s.DeleteUser(ctx, pid, u.ID, func(clientele.User) error { return nil })
+			gone, err := s.DeleteUser(ctx, pid, u.ID, actor, func(clientele.User) error { return nil })
 			switch {
 			case err != nil && clientele.ErrorCode(err) != clientele.NotFound:
 				return err

@@ -61,7 +61,11 @@ type Message struct {
 	Tags                    map[string]string
 }
 
-var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+// tagPattern is a tag's characters; validTag checks the length apart (a
+// counted repeat compiles into a program that costs a cold start ~1 ms).
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func validTag(s string) bool { return len(s) <= 256 && tagPattern.MatchString(s) }
 
 // Send sends msg and returns the SES message ID.
 //
@@ -130,7 +134,7 @@ func validate(msg Message) error {
 		return invalid("it has neither a text nor an HTML part")
 	}
 	for name, value := range msg.Tags {
-		if !tagPattern.MatchString(name) || !tagPattern.MatchString(value) {
+		if !validTag(name) || !validTag(value) {
 			return invalid("tag names and values are 1-256 letters, digits, '_' or '-'")
 		}
 	}

@@ -64,6 +64,7 @@ func TestSend(t *testing.T) {
 		{"html only", Message{To: "Bob@Example.com", Subject: "Hi", HTML: "<p>Hi</p>"}},
 		{"unicode", Message{To: "zoë@example.com", Subject: "Grüße ✓", Text: "Ça va ?", HTML: "<p>Ça va&nbsp;?</p>",
 			Tags: map[string]string{"a": "1", "b_c": "x-y"}}},
+		{"a tag of 256 characters", Message{To: "bob@example.com", Subject: "Hi", Text: "t", Tags: map[string]string{"a": strings.Repeat("v", 256)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +144,7 @@ func TestSendInvalidBeforeSending(t *testing.T) {
 		{"no body", func(m *Message) { m.Text = "" }},
 		{"bad tag name", func(m *Message) { m.Tags = map[string]string{"a b": "1"} }},
 		{"empty tag value", func(m *Message) { m.Tags = map[string]string{"a": ""} }},
+		{"tag value of 257 characters", func(m *Message) { m.Tags = map[string]string{"a": strings.Repeat("v", 257)} }},
 	}
 	m, box := newLocal(t)
 	for _, tt := range tests {

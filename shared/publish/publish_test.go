@@ -153,3 +153,25 @@ func TestHandleCancelled(t *testing.T) {
 		t.Fatal("a cancelled context: no error")
 	}
 }
+
+// TestHandleTwice: a batch delivered twice (at least once) is published
+// twice with the same detail ids, the key consumers drop repeats by.
+func TestHandleTwice(t *testing.T) {
+	p, bus := newPublisher(t)
+	ev := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+		historyRecord("01", "P#demo#U#u1", "user.invited", "{}"), historyRecord("02", "P#demo#C#c1", "company.updated", "{}")}}
+	for range 2 {
+		if err := p.Handle(t.Context(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[string]int{}
+	for _, e := range bus.Events() {
+		var d Detail
+		_ = json.Unmarshal(e.Detail, &d)
+		ids[d.ID+" "+d.Resource]++
+	}
+	if len(ids) != 2 || ids["01 user"] != 2 || ids["02 company"] != 2 {
+		t.Fatalf("events by detail id %v", ids)
+	}
+}
