@@ -86,7 +86,7 @@ func TestRequestBudget(t *testing.T) {
 		{"GET /v1/companies/{companyId}/history", "Query(PK, from the company item down: proves it exists)", 1, func(e *env) resp {
 			return e.call("GET", "/v1/companies/"+c1+"/history", e.owner, nil)
 		}},
-		{"DELETE /v1/companies/{companyId} (no users or projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + Query(users) + GetItem + Query + TransactWriteItems(Delete history page) + Query + TransactWriteItems(Delete company, guard); +1 Query per 25 users and per user GetItem, Query(history), GetItem, TransactWriteItems (+1 TransactWriteItems per 100 history entries); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems); +2 per 100 history entries", 8, func(e *env) resp {
+		{"DELETE /v1/companies/{companyId} (no users or projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + Query(users) + GetItem + Query + TransactWriteItems(Delete history page) + Query + TransactWriteItems(Delete company, guard; Put tombstone); +1 Query per 25 users and per user GetItem, Query(history), GetItem, TransactWriteItems (+1 TransactWriteItems per 100 history entries); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems); +2 per 100 history entries", 8, func(e *env) resp {
 			return e.call("DELETE", "/v1/companies/"+lone, e.owner, nil)
 		}},
 		{"POST /v1/projects", "TransactWriteItems(Put project)", 1, func(e *env) resp {
@@ -247,7 +247,7 @@ func TestRequestBudget(t *testing.T) {
 		budget{"POST /v1/portal/logout", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactWriteItems(Delete session)", 3, func(e *env) resp {
 			return e.call("POST", "/v1/portal/logout", session, nil)
 		}},
-		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + TransactWriteItems(Delete history page) + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count)", 6, func(e *env) resp {
+		budget{"DELETE /v1/users/{userId} (1 history entry)", "GetItem + Query(history) + TransactWriteItems(Delete history page) + Query + GetItem + TransactWriteItems(Delete user, guard, copies, invite; Update seats, company count; Put tombstone)", 6, func(e *env) resp {
 			return e.call("DELETE", "/v1/users/"+u2, e.owner, nil)
 		}},
 	)

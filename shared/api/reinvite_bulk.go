@@ -107,16 +107,10 @@ func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, ac dynamo.Add
 		err = d.sendReinvitation(ctx, r, ac, u, token)
 	}
 	if err != nil {
-		b := httpapi.ProblemBody(err)
-		res.Detail, _ = b["detail"].(string)
+		res.Detail, _ = httpapi.ProblemBody(err)["detail"].(string)
 		switch clientele.ErrorCode(err) {
 		case clientele.Gated:
-			res.Outcome = "gated"
-			if s, ok := b["reinviteAvailableAt"].(string); ok {
-				if at, err := time.Parse(time.RFC3339, s); err == nil {
-					res.ReinviteAvailableAt = &at
-				}
-			}
+			res.Outcome, res.ReinviteAvailableAt = "gated", clientele.GatedAt(err)
 		case clientele.Conflict, clientele.NotFound:
 			res.Outcome = "conflict"
 		default:

@@ -134,8 +134,7 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 	var token, hash string
 	if u.PortalAccess {
 		token, hash = auth.NewPortalToken(r.Principal.PortalID)
-		exp, remind := now.Add(ac.Portal.InviteTTL()), now.Add(clientele.ReinviteInterval)
-		u.InviteExpiresAt, u.InvitedAt, u.LastInvitedAt, u.RemindAt = &exp, &now, &now, &remind
+		u = u.WithInvitation(now, ac.Portal.InviteTTL(), hash)
 	}
 	if err := d.Store.CreateUser(ctx, r.Principal.PortalID, u, hash, actor(r)); err != nil {
 		return u, err

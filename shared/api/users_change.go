@@ -97,9 +97,8 @@ func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 			next.InviteTokenHash = nil
 			if next.Status == clientele.Invited && next.PortalAccess {
 				now := d.Store.Now()
-				exp, remind := now.Add(portal.InviteTTL()), now.Add(clientele.ReinviteInterval)
-				next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.RemindAt = &hash, &exp, &now, &remind
-				next.InviteError, next.RemindersSent = nil, 0
+				next = next.WithInvitation(now, portal.InviteTTL(), hash)
+				next.RemindersSent = 0
 				ch.Record("lastInvitedAt", cur.LastInvitedAt, now)
 				relinked = true
 			}

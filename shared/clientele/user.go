@@ -2,6 +2,7 @@ package clientele
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -130,6 +131,40 @@ func (u User) reinviteState() string {
 	return string(u.Status)
 }
 
+// ReinviteAvailableAt is when the next invitation may follow one sent at
+// sentAt: the 24-hour gate, and the first automatic reminder's time.
+func ReinviteAvailableAt(sentAt time.Time) time.Time { return sentAt.Add(ReinviteInterval) }
+
+// GatedUntil is the refusal of an invitation before the gate opens at at.
+func GatedUntil(at, now time.Time) error {
+	return &Error{Code: Gated, RetryAfter: max(at.Sub(now), time.Second),
+		Message: fmt.Sprintf("the last invitation went out less than %d hours ago", int(ReinviteInterval.Hours())),
+		Extra:   map[string]any{"reinviteAvailableAt": at.UTC()}}
+}
+
+// GatedAt is when the gate of a GatedUntil error opens; nil for another
+// error.
+func GatedAt(err error) *time.Time {
+	if e, ok := errors.AsType[*Error](err); ok && e.Code == Gated {
+		if at, ok := e.Extra["reinviteAvailableAt"].(time.Time); ok {
+			return &at
+		}
+	}
+	return nil
+}
+
+// WithInvitation is u sent a new invitation at now: the link whose hash is
+// tokenHash, valid for ttl, the gate and the next reminder starting from
+// now, no error left from an earlier send.
+func (u User) WithInvitation(now time.Time, ttl time.Duration, tokenHash string) User {
+	exp, remind := now.Add(ttl), ReinviteAvailableAt(now)
+	u.InviteTokenHash, u.InviteExpiresAt, u.LastInvitedAt, u.RemindAt, u.InviteError = &tokenHash, &exp, &now, &remind, nil
+	if u.InvitedAt == nil {
+		u.InvitedAt = &now
+	}
+	return u
+}
+
 // HoldsSeat reports whether the user counts against the seat limit.
 func (u User) HoldsSeat() bool { return u.PortalAccess && u.Status != Deactivated }
 
@@ -143,7 +178,7 @@ func (u User) WithInvite(now time.Time) User {
 	if !u.PortalAccess || u.InviteExpiresAt == nil || u.LastInvitedAt == nil {
 		return u
 	}
-	inv := &Invite{ExpiresAt: *u.InviteExpiresAt, ReinviteAvailableAt: u.LastInvitedAt.Add(ReinviteInterval),
+	inv := &Invite{ExpiresAt: *u.InviteExpiresAt, ReinviteAvailableAt: ReinviteAvailableAt(*u.LastInvitedAt),
 		RemindersSent: u.RemindersSent, LastError: u.InviteError, State: InvitePending, Delivery: u.Delivery}
 	switch {
 	case u.AcceptedAt != nil || u.Status == Active:

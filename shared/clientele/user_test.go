@@ -2,6 +2,7 @@ package clientele
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -122,4 +123,38 @@ func manyIDs(n int) []string {
 		out[i] = fmt.Sprintf("01JB00000000000000000%05d", i)
 	}
 	return out
+}
+
+// TestInvitationTimes: one invitation's times all follow from when it was
+// sent: the link's expiry, the 24-hour gate, the first reminder; and the
+// gate's refusal says when it opens.
+func TestInvitationTimes(t *testing.T) {
+	sent := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	msg := "old failure"
+	u := User{Status: Invited, PortalAccess: true, InviteError: &msg}.WithInvitation(sent, 72*time.Hour, "h")
+	if *u.InviteTokenHash != "h" || !u.InviteExpiresAt.Equal(sent.Add(72*time.Hour)) || !u.LastInvitedAt.Equal(sent) ||
+		!u.InvitedAt.Equal(sent) || !u.RemindAt.Equal(sent.Add(24*time.Hour)) || u.InviteError != nil {
+		t.Fatalf("invited %+v", u)
+	}
+	later := sent.Add(48 * time.Hour)
+	if again := u.WithInvitation(later, time.Hour, "h2"); !again.InvitedAt.Equal(sent) || !again.LastInvitedAt.Equal(later) {
+		t.Fatalf("a second invitation moved invitedAt: %+v", again)
+	}
+	if inv := u.WithInvite(sent); !inv.Invite.ReinviteAvailableAt.Equal(ReinviteAvailableAt(sent)) || !inv.Invite.NextReminderAt.Equal(sent.Add(24*time.Hour)) {
+		t.Fatalf("invite %+v", inv.Invite)
+	}
+	for _, tt := range []struct {
+		name      string
+		now       time.Time
+		wantRetry time.Duration
+	}{{"an hour after", sent.Add(time.Hour), 23 * time.Hour}, {"a moment before it opens", ReinviteAvailableAt(sent).Add(-time.Millisecond), time.Second}} {
+		err := GatedUntil(ReinviteAvailableAt(sent), tt.now)
+		e, _ := errors.AsType[*Error](err)
+		if at := GatedAt(err); at == nil || !at.Equal(ReinviteAvailableAt(sent)) || e.RetryAfter != tt.wantRetry || ErrorCode(err) != Gated {
+			t.Errorf("%s: %v (at %v, retry %v)", tt.name, err, at, e.RetryAfter)
+		}
+	}
+	if GatedAt(Errorf(Conflict, "x")) != nil {
+		t.Error("GatedAt of another error")
+	}
 }

@@ -3,7 +3,6 @@ package dynamo
 import (
 	"context"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -22,12 +21,24 @@ const skGate = "GATE"
 
 var errGated = errors.New("re-invite gate closed")
 
+// gateItem closes the gate for an invitation sent at from, unless it is
+// closed (errGated).
 func (s *Store) gateItem(pid, uid string, from time.Time) txItem {
+	return s.put(s.gate(uid, pid, from), "attribute_not_exists(PK) OR expiresAt <= :now",
+		map[string]types.AttributeValue{":now": num(int(s.clock.Now().Unix()))}, failWith(errGated))
+}
+
+// gateReset closes the gate from from whatever it was: an email change
+// invites the new address at once.
+func (s *Store) gateReset(pid, uid string, from time.Time) txItem {
+	return s.put(s.gate(uid, pid, from), "", nil, nil)
+}
+
+func (s *Store) gate(uid, pid string, from time.Time) map[string]types.AttributeValue {
 	g := key(gatePK(pid, uid), skGate)
 	g["type"], g["userId"] = str("reinvite_gate"), str(uid)
-	g["expiresAt"] = num(int(from.Add(clientele.ReinviteInterval).Unix()))
-	return s.put(g, "attribute_not_exists(PK) OR expiresAt <= :now",
-		map[string]types.AttributeValue{":now": num(int(s.clock.Now().Unix()))}, failWith(errGated))
+	g["expiresAt"] = num(int(clientele.ReinviteAvailableAt(from).Unix()))
+	return g
 }
 
 // gateClosed reads the gate: nil when it is open, else the Gated error
@@ -50,10 +61,7 @@ func (s *Store) gateError(item map[string]types.AttributeValue) error {
 	if !at.After(s.clock.Now()) {
 		return nil // expired; DynamoDB's TTL has not deleted it yet
 	}
-	wait := at.Sub(s.clock.Now())
-	return &clientele.Error{Code: clientele.Gated, RetryAfter: time.Duration(math.Max(float64(wait), float64(time.Second))),
-		Message: "the last invitation went out less than 24 hours ago",
-		Extra:   map[string]any{"reinviteAvailableAt": at.Format(time.RFC3339)}}
+	return clientele.GatedUntil(at, s.clock.Now())
 }
 
 // Reinvite sends a user a new invitation link: in one transaction the gate
@@ -98,9 +106,7 @@ func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time
 			return UserChange{}, err
 		}
 		old = cur.InviteTokenHash
-		next := cur
-		exp, remind := now.Add(ttl), now.Add(clientele.ReinviteInterval)
-		next.InviteTokenHash, next.InviteExpiresAt, next.LastInvitedAt, next.InviteError, next.RemindAt = &tokenHash, &exp, &now, nil, &remind
+		next := cur.WithInvitation(now, ttl, tokenHash)
 		// Always a change, even within the same millisecond: a re-invite
 		// must reach the gate's condition and replace the link.
 		ch := clientele.Changes{"lastInvitedAt": {From: cur.LastInvitedAt, To: now}}
@@ -147,5 +153,5 @@ func (s *Store) InviteNotSent(ctx context.Context, pid, uid string, sentAt time.
 // with it its transaction) only when a later invitation closed it again.
 func (s *Store) gateRelease(pid, uid string, sentAt time.Time) txItem {
 	return s.del(key(gatePK(pid, uid), skGate), "attribute_not_exists(PK) OR expiresAt = :ours",
-		map[string]types.AttributeValue{":ours": num(int(sentAt.Add(clientele.ReinviteInterval).Unix()))}, failWith(nil))
+		map[string]types.AttributeValue{":ours": num(int(clientele.ReinviteAvailableAt(sentAt).Unix()))}, failWith(nil))
 }

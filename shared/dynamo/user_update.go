@@ -95,10 +95,7 @@ func (s *Store) UpdateUserLink(ctx context.Context, pid, uid string, actor clien
 		if h := next.InviteTokenHash; h != nil && next.InviteExpiresAt != nil {
 			inv := key(invitePK(pid, *h), skInvite)
 			inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))
-			g := key(gatePK(pid, uid), skGate)
-			g["type"], g["userId"] = str("reinvite_gate"), str(uid)
-			g["expiresAt"] = num(int(s.clock.Now().Add(clientele.ReinviteInterval).Unix()))
-			items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil), s.put(g, "", nil, nil))
+			items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil), s.gateReset(pid, uid, *next.LastInvitedAt))
 		}
 		return items
 	})
