@@ -93,7 +93,7 @@ var Streamed = map[string]bool{"ExportWorkerFunction": true, "EventsFunction": t
 
 // Evented are the functions of template.yaml that an EventBridge rule
 // invokes: SES's feedback, which the mailbox emits on request at
-// POST /_local/mail/{messageId}/{delivery|bounce|complaint}.
+// POST /_local/mail/{messageId}/{delivery|bounce|complaint|reject}.
 var Evented = map[string]bool{"MailFeedbackFunction": true}
 
 // Options configure a stack.
@@ -229,7 +229,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: st.Table, CursorSecret: randomSecret(), Region: "us-east-1",
-		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL, EventBus: EventBus, MailFrom: MailFrom, MailConfigurationSet: ConfigurationSet,
+		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL,
+		EventBus: EventBus, MailFrom: MailFrom, MailConfigurationSet: ConfigurationSet,
 		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
 	awsCfg, err := awsclient.Load(ctx, cfg, creds,
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
@@ -432,7 +433,7 @@ func (st *Stack) Token(portal, role, subject string) string {
 	return t
 }
 
-// Close stops the stream's poller, drops the stack's table and stops the
+// Close stops the stream's triggers, drops the stack's table and stops the
 // emulators.
 func (st *Stack) Close() {
 	for _, p := range st.pollers() {
@@ -446,8 +447,8 @@ func (st *Stack) Close() {
 	}
 }
 
-// mailFeedback emits the SES event of a message's delivery, bounce or
-// complaint and delivers it to the feedback function, as EventBridge's rule
+// mailFeedback emits the SES event of a message's delivery, bounce,
+// complaint or reject and delivers it to the feedback function, as EventBridge's rule
 // would: 202 with the event, 404 for an unknown message, 409 for mail sent
 // without a configuration set, 502 when the function failed.
 func (st *Stack) mailFeedback(w http.ResponseWriter, r *http.Request) {
