@@ -104,7 +104,7 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 			if clientele.ErrorCode(err) == clientele.Unavailable {
 				return nil, err
 			}
-			fail("company", "%s", httpapi.ProblemBody(err)["detail"])
+			fail("company", "%s", httpapi.Describe(err).Detail)
 			continue
 		}
 		if dry {
@@ -115,15 +115,17 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		u := clientele.User{ID: d.Store.NewID(), Email: row.Email, Name: row.Name, CompanyID: cid, ProfileID: profileID,
 			Status: clientele.Invited, PortalAccess: true, Projects: ups, Preferences: clientele.DefaultPreferences,
 			CreatedAt: now, UpdatedAt: now, Version: 1}
-		switch err := d.Store.CreateUser(ctx, pid, u, "", actor(r)); {
+		err = d.Store.CreateUser(ctx, pid, u, "", actor(r))
+		holder, _ := clientele.TakenBy(err)
+		switch {
 		case err == nil:
 			res.Created++
-		case clientele.ErrorCode(err) == clientele.Conflict && httpapi.ProblemBody(err)["existingUserId"] != nil:
+		case holder != "":
 			res.Skipped++ // added meanwhile
 		case clientele.ErrorCode(err) == clientele.Unavailable:
 			return nil, err
 		default:
-			fail("email", "%s", httpapi.ProblemBody(err)["detail"])
+			fail("email", "%s", httpapi.Describe(err).Detail)
 		}
 	}
 	slices.SortStableFunc(res.Errors, func(a, b clientele.ImportError) int { return a.Line - b.Line })

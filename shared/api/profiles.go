@@ -367,7 +367,7 @@ func (d Deps) clonePermissions(ctx context.Context, r *httpapi.Request) (*httpap
 			case code == clientele.NotFound:
 				res.Outcome, res.Detail = "not_found", "no such user"
 			default:
-				res.Outcome, res.Detail = "failed", httpapi.ProblemBody(err)["detail"].(string)
+				res.Outcome, res.Detail = "failed", httpapi.Describe(err).Detail
 				if code == clientele.Unavailable {
 					unavailable++
 				}

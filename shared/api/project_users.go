@@ -80,8 +80,8 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 			u, err = d.joinProject(ctx, r, p, uid, in.RatePerHour, in.CostPerHour)
 		}
 		if err != nil {
-			b := httpapi.ProblemBody(err)
-			res.Failed = append(res.Failed, FailedUser{UserID: uid, Status: b["status"].(int), Type: b["type"].(string), Title: b["title"].(string), Detail: b["detail"].(string)})
+			p := httpapi.Describe(err)
+			res.Failed = append(res.Failed, FailedUser{UserID: uid, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail})
 			continue
 		}
 		res.Added = append(res.Added, u.WithInvite(d.Store.Now()))

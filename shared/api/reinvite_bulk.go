@@ -107,7 +107,7 @@ func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, ac dynamo.Add
 		err = d.sendReinvitation(ctx, r, ac, u, token)
 	}
 	if err != nil {
-		res.Detail, _ = httpapi.ProblemBody(err)["detail"].(string)
+		res.Detail = httpapi.Describe(err).Detail
 		switch clientele.ErrorCode(err) {
 		case clientele.Gated:
 			res.Outcome, res.ReinviteAvailableAt = "gated", clientele.GatedAt(err)

@@ -2,10 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/clientele/clientele/shared/auth"
@@ -59,12 +59,12 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	}
 	res := AddResult{Created: []clientele.User{}, Failed: []clientele.Failure{}}
 	seen := map[string]bool{}
+	var errs []error // of res.Failed, one each
 	fail := func(raw string, err error) {
-		b := httpapi.ProblemBody(err)
-		f := clientele.Failure{Email: raw, Status: b["status"].(int), Type: b["type"].(string), Title: b["title"].(string), Detail: b["detail"].(string)}
-		f.ExistingUserID, _ = b["existingUserId"].(string)
-		f.UserStatus, _ = b["userStatus"].(string)
-		res.Failed = append(res.Failed, f)
+		p := httpapi.Describe(err)
+		f := clientele.Failure{Email: raw, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail}
+		f.ExistingUserID, f.UserStatus = clientele.TakenBy(err)
+		res.Failed, errs = append(res.Failed, f), append(errs, err)
 	}
 	for _, raw := range req.Emails {
 		email, err := clientele.NormalizeEmail(raw)
@@ -90,34 +90,32 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	case len(res.Created) > 0:
 		return httpapi.JSON(http.StatusMultiStatus, res), nil
 	}
-	return nil, noneAdded(res.Failed)
+	return nil, noneAdded(res.Failed, errs)
 }
 
 // noneAdded is the answer when no address could be added: the problem of
-// the failures (the first one's when they differ), listing them all.
-func noneAdded(failed []clientele.Failure) error {
-	first := failed[0]
-	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + first.Detail, Extra: map[string]any{"failed": failed}}
+// the failures (errs, one per failure), listing them all; with one failure,
+// its own problem (members and type) with the list.
+func noneAdded(failed []clientele.Failure, errs []error) error {
+	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + failed[0].Detail, Extra: map[string]any{"failed": failed}}
 	unavailable := true
-	for _, f := range failed {
-		if f.Status == 400 {
+	for _, err := range errs {
+		code := clientele.ErrorCode(err)
+		if code == clientele.Invalid {
 			e.Code = clientele.Invalid
 		}
-		unavailable = unavailable && f.Status == 503
+		unavailable = unavailable && code == clientele.Unavailable
 	}
 	if unavailable {
 		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
 	}
 	if len(failed) == 1 {
-		e.Message = first.Detail
-		if first.ExistingUserID != "" {
-			e.Extra["existingUserId"] = first.ExistingUserID
-		}
-		if first.UserStatus != "" {
-			e.Extra["userStatus"] = first.UserStatus
-		}
-		if k := strings.TrimPrefix(first.Type, "/problems/"); k == "seat-limit" || k == "no-access-limit" {
-			e.Kind = k
+		e.Message = failed[0].Detail
+		if one, ok := errors.AsType[*clientele.Error](errs[0]); ok {
+			for k, v := range one.Extra {
+				e.Extra[k] = v
+			}
+			e.Kind = one.Kind
 		}
 	}
 	return e

@@ -332,6 +332,33 @@ type Failure struct {
 	UserStatus     string `json:"userStatus,omitempty"`
 }
 
+// EmailTaken is the refusal of an address that user id holds (in status;
+// "" when it could not be read): a deactivated user is brought back, not
+// added again.
+func EmailTaken(id, status string) error {
+	e := &Error{Code: Conflict, Message: "a user with this email address already exists", Extra: map[string]any{}}
+	if id != "" {
+		e.Extra["existingUserId"] = id
+	}
+	if status != "" {
+		e.Extra["userStatus"] = status
+	}
+	if status == Deactivated {
+		e.Message = "this address belongs to a deactivated user; activate them (POST /v1/users/" + id + "/activate) to keep their history"
+	}
+	return e
+}
+
+// TakenBy is who holds the address of an EmailTaken error, and in which
+// status; "" for another error.
+func TakenBy(err error) (id, status string) {
+	if e, ok := errors.AsType[*Error](err); ok {
+		id, _ = e.Extra["existingUserId"].(string)
+		status, _ = e.Extra["userStatus"].(string)
+	}
+	return id, status
+}
+
 // UserCreated is the history action of a new user.
 const UserCreated = "user.created"
 

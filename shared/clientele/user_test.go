@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -156,5 +157,24 @@ func TestInvitationTimes(t *testing.T) {
 	}
 	if GatedAt(Errorf(Conflict, "x")) != nil {
 		t.Error("GatedAt of another error")
+	}
+}
+
+func TestEmailTaken(t *testing.T) {
+	for _, tt := range []struct {
+		name, id, status string
+		deactivated      bool
+	}{{"active holder", "01JD0QF7G9H1J3K5M7N9P1Q3RS", Active, false}, {"deactivated holder", "01JD0QF7G9H1J3K5M7N9P1Q3RS", Deactivated, true}, {"holder unknown", "", "", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := EmailTaken(tt.id, tt.status)
+			id, status := TakenBy(err)
+			e, _ := errors.AsType[*Error](err)
+			if ErrorCode(err) != Conflict || id != tt.id || status != tt.status || strings.Contains(e.Message, "activate") != tt.deactivated {
+				t.Fatalf("EmailTaken(%q, %q) = %v; TakenBy %q %q", tt.id, tt.status, err, id, status)
+			}
+		})
+	}
+	if id, status := TakenBy(Errorf(Conflict, "x")); id != "" || status != "" {
+		t.Fatal("TakenBy of another error")
 	}
 }

@@ -483,21 +483,19 @@ var errEmailTaken = fmt.Errorf("email taken")
 // emailTaken explains a taken address: which user holds it, in which status,
 // so a deactivated user is brought back rather than forked.
 func (s *Store) emailTaken(ctx context.Context, pid, emailKey string) error {
-	e := &clientele.Error{Code: clientele.Conflict, Message: "a user with this email address already exists", Extra: map[string]any{}}
 	guard, err := s.getItem(ctx, emailPK(pid, emailKey), skGuard)
 	if err != nil || guard == nil {
-		return e
+		return clientele.EmailTaken("", "")
 	}
-	if id, ok := guard["userId"].(*types.AttributeValueMemberS); ok {
-		e.Extra["existingUserId"] = id.Value
-		if u, err := s.GetUser(ctx, pid, id.Value); err == nil {
-			e.Extra["userStatus"] = u.Status
-			if u.Status == clientele.Deactivated {
-				e.Message = "this address belongs to a deactivated user; activate them (POST /v1/users/" + u.ID + "/activate) to keep their history"
-			}
-		}
+	id, _ := guard["userId"].(*types.AttributeValueMemberS)
+	if id == nil {
+		return clientele.EmailTaken("", "")
 	}
-	return e
+	status := ""
+	if u, err := s.GetUser(ctx, pid, id.Value); err == nil {
+		status = u.Status
+	}
+	return clientele.EmailTaken(id.Value, status)
 }
 
 // countUsers moves the portal's user counters from prev to next (nil prev

@@ -62,28 +62,44 @@ func Problem(err error) *Response {
 	return r
 }
 
-// ProblemBody is the problem+json object of err, for answers that carry
-// several problems (one per address of a bulk add).
-func ProblemBody(err error) map[string]any {
-	e, ok := errors.AsType[*clientele.Error](err)
-	if !ok || kinds[e.Code].status == 0 {
-		e = &clientele.Error{Code: clientele.Internal}
-	}
+// Description is the core of an error's problem: what a bulk answer lists
+// for each item that failed.
+type Description struct {
+	Status              int
+	Type, Title, Detail string
+}
+
+// Describe is err's problem type, title, status and detail: the one mapping
+// from domain errors to problems (Internal errors get a generic detail).
+func Describe(err error) Description {
+	e := domainError(err)
 	k := kinds[e.Code]
+	d := Description{Status: k.status, Type: "/problems/" + k.slug, Title: k.title, Detail: e.Message}
+	if e.Kind != "" {
+		d.Type = "/problems/" + e.Kind
+	}
+	if e.Code == clientele.Internal {
+		d.Detail = "An unexpected error occurred. Quote the X-Request-Id when reporting it."
+	}
+	return d
+}
+
+func domainError(err error) *clientele.Error {
+	if e, ok := errors.AsType[*clientele.Error](err); ok && kinds[e.Code].status != 0 {
+		return e
+	}
+	return &clientele.Error{Code: clientele.Internal}
+}
+
+// ProblemBody is the problem+json object of err: its description, its
+// field errors and its extension members.
+func ProblemBody(err error) map[string]any {
+	e, d := domainError(err), Describe(err)
 	body := map[string]any{}
 	for k, v := range e.Extra {
 		body[k] = v
 	}
-	body["type"] = "/problems/" + k.slug
-	if e.Kind != "" {
-		body["type"] = "/problems/" + e.Kind
-	}
-	body["title"] = k.title
-	body["status"] = k.status
-	body["detail"] = e.Message
-	if e.Code == clientele.Internal {
-		body["detail"] = "An unexpected error occurred. Quote the X-Request-Id when reporting it."
-	}
+	body["type"], body["title"], body["status"], body["detail"] = d.Type, d.Title, d.Status, d.Detail
 	if len(e.Fields) > 0 {
 		body["errors"] = e.Fields
 	}
