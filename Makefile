@@ -6,7 +6,7 @@ MAX_BINARY_BYTES := 12582912
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 
-.PHONY: run test deps build lint clean fuzz load
+.PHONY: run test deps build lint clean fuzz load coldstart
 
 # make fuzz: each fuzz target for FUZZTIME. Their seeds (f.Add) and the seed
 # corpora in each package's testdata/fuzz (inputs earlier fuzzing found
@@ -75,6 +75,15 @@ LOAD_N ?= 5000
 LOAD_C ?= 32
 load:
 	$(GO) run ./infra/load -n $(LOAD_N) -c $(LOAD_C)
+
+# make coldstart: COLDSTART_RUNS fresh starts of each function and of a
+# hello-world (infra/coldstart/hello), in alternating order, under AWS's
+# Lambda Runtime Interface Emulator (pinned in infra/coldstart/rie/go.mod)
+# with DynamoDB Local behind, built with BUILD_ARGS for the host. Its last
+# line is `cold start ratio R`: the slowest median init over hello-world's.
+COLDSTART_RUNS ?= 10
+coldstart: deps
+	COLDSTART_RUNS=$(COLDSTART_RUNS) $(GO) run ./infra/coldstart/cmd
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
