@@ -14,9 +14,9 @@ BUILD_ARGS   := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 20s
 FUZZ_TARGETS := FuzzDecodeJSON:./shared/httpapi FuzzCursor:./shared/httpapi \
 	FuzzPortalOf:./shared/auth FuzzVerifyPassword:./shared/auth \
-	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele FuzzDecodeMatchesEncodingJSON:./shared/clientele \
+	FuzzNormalizeEmail:./shared/clientele FuzzEmailList:./shared/clientele \
 	FuzzParseTemplate:./shared/mail FuzzRequestBodies:./shared/api \
-	FuzzCell:./shared/export FuzzParseImport:./shared/clientele FuzzAppendString:./shared/jsonx
+	FuzzCell:./shared/export FuzzParseImport:./shared/clientele
 
 run:
 	$(GO) run ./infra/local run

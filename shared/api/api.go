@@ -13,7 +13,6 @@ import (
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
-	"github.com/clientele/clientele/shared/jsonx"
 	"github.com/clientele/clientele/shared/mail"
 	"github.com/clientele/clientele/shared/pages"
 )
@@ -58,22 +57,7 @@ func page[T any](d Deps, r *httpapi.Request, query string, p dynamo.Page[T]) *ht
 	if c := d.Cursors.Seal(r.Principal.PortalID, query, p.Next); c != "" {
 		out.NextCursor = &c
 	}
-	if _, ok := any(*new(T)).(httpapi.Appender); ok {
-		return httpapi.JSON(200, appendedList[T](out))
-	}
 	return httpapi.JSON(200, out)
-}
-
-// appendedList is a List whose items write their own JSON (see
-// shared/jsonx): page uses it only when T does.
-type appendedList[T any] List[T]
-
-func (l appendedList[T]) AppendJSON(b []byte) []byte {
-	b = append(b, `{"items":`...)
-	b = jsonx.AppendArray(b, l.Items, func(b []byte, it T) []byte { return any(it).(httpapi.Appender).AppendJSON(b) })
-	b = append(b, `,"nextCursor":`...)
-	b = jsonx.AppendStringPtr(b, l.NextCursor)
-	return append(b, '}')
 }
 
 // listArgs parses limit and cursor for a query.

@@ -10,7 +10,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -116,25 +115,14 @@ func NoContent() *Response {
 	return &Response{StatusCode: http.StatusNoContent, Headers: map[string]string{}}
 }
 
-// Appender is a type with a hand-written JSON writer (see shared/jsonx):
-// JSON answers with it without encoding/json.
-type Appender interface{ AppendJSON([]byte) []byte }
-
 func encode(status int, contentType string, v any) *Response {
-	var b []byte
-	var err error
-	if a, ok := v.(Appender); ok {
-		b = a.AppendJSON(make([]byte, 0, 1024))
-	} else {
-		b, err = json.Marshal(v)
-	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		// Only values of our own types are encoded; failing here is a bug.
 		b = []byte(`{"type":"/problems/internal","title":"Internal error","status":500}`)
 		status, contentType = http.StatusInternalServerError, "application/problem+json"
 	}
-	// b is not written again: the body is b itself, not a copy.
-	return &Response{StatusCode: status, Body: unsafe.String(unsafe.SliceData(b), len(b)),
+	return &Response{StatusCode: status, Body: string(b),
 		Headers: map[string]string{"Content-Type": contentType}}
 }
 

@@ -11,7 +11,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/clientele/clientele/shared/calls"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/idempotency"
-	"github.com/clientele/clientele/shared/jsonx"
 )
 
 // MaxBody is the largest request body accepted.
@@ -104,10 +102,9 @@ func (r *Request) Bool(name string) (bool, error) {
 		Fields: []clientele.FieldError{{Field: name, Message: "must be true or false"}}}
 }
 
-// Body returns the raw body, enforcing the size limit. The bytes are the
-// event's own string, not a copy: read them, never write them.
+// Body returns the raw body, enforcing the size limit.
 func (r *Request) Body() ([]byte, error) {
-	body := unsafe.Slice(unsafe.StringData(r.Event.Body), len(r.Event.Body))
+	body := []byte(r.Event.Body)
 	if r.Event.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(body)) > MaxBody+3 {
 			return nil, tooLarge()
@@ -151,22 +148,10 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// Decoder is a type with a hand-written JSON reader (see shared/jsonx).
-type Decoder interface{ DecodeJSON(*jsonx.Reader) }
-
 // DecodeJSON decodes one JSON object strictly into v.
 func DecodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return clientele.Errorf(clientele.Invalid, "a JSON body is required")
-	}
-	if d, ok := v.(Decoder); ok {
-		var r jsonx.Reader
-		r.Reset(body)
-		d.DecodeJSON(&r)
-		if err := r.Finish(); err != nil {
-			return decodeError(err)
-		}
-		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -186,22 +171,7 @@ func decodeError(err error) error {
 	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var xsyn *jsonx.SyntaxError
-	var xtyp *jsonx.TypeError
-	var xunk *jsonx.UnknownFieldError
 	switch {
-	case errors.Is(err, jsonx.ErrTrailing):
-		return clientele.Errorf(clientele.Invalid, "the body must hold exactly one JSON object")
-	case errors.As(err, &xsyn) && xsyn.Msg == "unexpected end of JSON input":
-		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (it ends early)")
-	case errors.As(err, &xsyn):
-		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (at byte %d)", xsyn.Offset)
-	case errors.As(err, &xtyp) && xtyp.Field == "":
-		return clientele.Errorf(clientele.Invalid, "the body must be a JSON object")
-	case errors.As(err, &xtyp):
-		return field(xtyp.Field, "must be "+xtyp.Want)
-	case errors.As(err, &xunk):
-		return field(xunk.Field, "is not a known field")
 	case errors.As(err, &syn):
 		return clientele.Errorf(clientele.Invalid, "the body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.Is(err, io.ErrUnexpectedEOF):

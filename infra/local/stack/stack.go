@@ -50,7 +50,6 @@ import (
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
-	"github.com/clientele/clientele/shared/logs"
 	"github.com/clientele/clientele/shared/openapi"
 	"github.com/clientele/clientele/shared/publish"
 )
@@ -163,7 +162,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	log := slog.New(logs.New(logOut, slog.LevelInfo))
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
 	tmplPath := opts.Template
 	if tmplPath == "" {
