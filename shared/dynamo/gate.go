@@ -98,7 +98,8 @@ func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time
 	}
 	now := s.Now()
 	var old *string
-	u, err := s.updateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
+	// The first attempt writes from the user just read: one round trip less.
+	u, err := s.updateUserFrom(ctx, pid, uid, &cur, actor, func(cur clientele.User) (UserChange, error) {
 		if err := cur.Reinvitable(); err != nil {
 			return UserChange{}, err
 		}

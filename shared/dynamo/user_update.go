@@ -30,9 +30,18 @@ func (s *Store) UpdateUser(ctx context.Context, pid, uid string, actor clientele
 
 // updateUser is UpdateUser with extra writes that commit with the change.
 func (s *Store) updateUser(ctx context.Context, pid, uid string, actor clientele.Actor, change func(cur clientele.User) (UserChange, error), extra func(next clientele.User) []txItem) (clientele.User, error) {
+	return s.updateUserFrom(ctx, pid, uid, nil, actor, change, extra)
+}
+
+// updateUserFrom is updateUser whose first attempt starts from read, the
+// user as the caller just read it (nil: read it): a lost race reads again.
+func (s *Store) updateUserFrom(ctx context.Context, pid, uid string, read *clientele.User, actor clientele.Actor, change func(cur clientele.User) (UserChange, error), extra func(next clientele.User) []txItem) (clientele.User, error) {
 	return retry(ctx, func() (clientele.User, error) {
-		cur, err := s.GetUser(ctx, pid, uid)
-		if err != nil {
+		var cur clientele.User
+		var err error
+		if read != nil {
+			cur, read = *read, nil
+		} else if cur, err = s.GetUser(ctx, pid, uid); err != nil {
 			return cur, err
 		}
 		c, err := change(cur)
