@@ -213,10 +213,10 @@ func TestRequestBudget(t *testing.T) {
 		budget{"POST /v1/users/reinvite (n users)", "GetItem(portal) + per user the single re-invite's requests (a gated user: 1 GetItem); with status, + 1 Query(GSI2) per 100 users", 2, func(e *env) resp {
 			return e.call("POST", "/v1/users/reinvite", e.owner, map[string]any{"userIds": []string{u3}})
 		}},
-		budget{"GET /v1/invites/{token}", "GetItem(link) + TransactGetItems(user, portal) + GetItem(company)", 3, func(e *env) resp {
+		budget{"GET /v1/invites/{token}", "GetItem(link, naming user and company) + TransactGetItems(user, portal, company)", 2, func(e *env) resp {
 			return e.call("GET", "/v1/invites/"+inviteTokenOf(e, "b3@example.com"), "", nil)
 		}},
-		budget{"POST /v1/invites/{token}/accept", "GET's 3 + GetItem(user) + TransactWriteItems(Put user, copies, history; Delete link; Put credential, session)", 5, func(e *env) resp {
+		budget{"POST /v1/invites/{token}/accept", "GET's 2 + GetItem(user) + TransactWriteItems(Put user, copies, history; Delete link; Put credential, session)", 4, func(e *env) resp {
 			r := e.call("POST", "/v1/invites/"+inviteTokenOf(e, "b3@example.com")+"/accept", "", map[string]any{"password": "budget password"})
 			session = r.String("token")
 			return r
@@ -258,11 +258,11 @@ func TestRequestBudget(t *testing.T) {
 	v := e.visitor()
 	var invitePage, resetPage resp
 	rows = append(rows,
-		budget{"GET /portal/invite/{token}", "as GET /v1/invites/{token}", 3, func(e *env) resp {
+		budget{"GET /portal/invite/{token}", "as GET /v1/invites/{token}", 2, func(e *env) resp {
 			invitePage = v.get("/portal/invite/" + inviteTokenOf(e, "page@example.com"))
 			return invitePage
 		}},
-		budget{"POST /portal/invite/{token}", "as POST /v1/invites/{token}/accept, without the session item", 5, func(e *env) resp {
+		budget{"POST /portal/invite/{token}", "as POST /v1/invites/{token}/accept, without the session item", 4, func(e *env) resp {
 			return v.post("/portal/invite/"+inviteTokenOf(e, "page@example.com"), url.Values{"csrf": {csrf(t, invitePage)}, "password": {"budget password"}})
 		}},
 		budget{"GET /portal/reset", "none", 0, func(e *env) resp {

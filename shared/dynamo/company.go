@@ -121,6 +121,12 @@ func (s *Store) GetCompany(ctx context.Context, pid, cid string) (clientele.Comp
 	if err != nil {
 		return clientele.Company{}, err
 	}
+	return companyOf(item)
+}
+
+// companyOf is the company of item as GetCompany answers it: NotFound when
+// absent or being deleted.
+func companyOf(item map[string]types.AttributeValue) (clientele.Company, error) {
 	if item == nil {
 		return clientele.Company{}, companyNotFound()
 	}

@@ -119,9 +119,7 @@ func (s *Store) invite(ctx context.Context, pid, uid, tokenHash string, ttl time
 		}
 		return UserChange{Next: next, Action: action, Changes: ch}, nil
 	}, func(next clientele.User) []txItem {
-		inv := key(invitePK(pid, tokenHash), skInvite)
-		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))
-		items := []txItem{s.gateItem(pid, uid, now), s.put(inv, "attribute_not_exists(PK)", nil, nil)}
+		items := []txItem{s.gateItem(pid, uid, now), s.inviteLink(pid, tokenHash, next)}
 		if old != nil {
 			items = append(items, s.del(key(invitePK(pid, *old), skInvite), "", nil, nil))
 		}

@@ -27,17 +27,32 @@ type Invite struct {
 	Portal  clientele.Portal
 }
 
+// inviteLink is the item of an invitation link to user u: it names the user
+// and the company (a user never changes company), so that opening it reads
+// everything else in one TransactGetItems; TTL removes it once expired.
+func (s *Store) inviteLink(pid, tokenHash string, u clientele.User) txItem {
+	inv := key(invitePK(pid, tokenHash), skInvite)
+	inv["type"], inv["userId"], inv["companyId"] = str("invite"), str(u.ID), str(u.CompanyID)
+	inv["expiresAt"] = num(int(u.InviteExpiresAt.Unix()))
+	return s.put(inv, "attribute_not_exists(PK)", nil, nil)
+}
+
 // OpenInvite follows an invitation link: the link's item, then the user,
-// company and portal in one TransactGetItems. A used, replaced or unknown
-// link is NotFound; an expired one is Gone.
+// portal and company in one TransactGetItems (a link written before links
+// named the company reads it apart). A used, replaced or unknown link is
+// NotFound; an expired one is Gone.
 func (s *Store) OpenInvite(ctx context.Context, pid, tokenHash string) (Invite, error) {
 	notFound := clientele.Errorf(clientele.NotFound, "this invitation link is unknown or was already used; ask your contact to re-invite you")
 	item, err := s.getItem(ctx, invitePK(pid, tokenHash), skInvite)
 	if err != nil || item == nil {
 		return Invite{}, orNotFound(err, notFound)
 	}
-	uid := sval(item, "userId")
-	got, err := s.getItems(ctx, key(userPK(pid, uid), skMeta), key(portalPrefix(pid), skPortal))
+	uid, cid := sval(item, "userId"), sval(item, "companyId")
+	keys := []map[string]types.AttributeValue{key(userPK(pid, uid), skMeta), key(portalPrefix(pid), skPortal)}
+	if cid != "" {
+		keys = append(keys, key(companyPK(pid, cid), skMeta))
+	}
+	got, err := s.getItems(ctx, keys...)
 	if err != nil {
 		return Invite{}, err
 	}
@@ -63,10 +78,12 @@ func (s *Store) OpenInvite(ctx context.Context, pid, tokenHash string) (Invite, 
 	case u.InviteExpiresAt == nil || !s.clock.Now().Before(*u.InviteExpiresAt):
 		return inv, clientele.Errorf(clientele.Gone, "this invitation link has expired; ask your contact to re-invite you")
 	}
-	if inv.Company, err = s.GetCompany(ctx, pid, u.CompanyID); err != nil {
+	if cid == "" || cid != u.CompanyID {
+		inv.Company, err = s.GetCompany(ctx, pid, u.CompanyID)
 		return inv, err
 	}
-	return inv, nil
+	inv.Company, err = companyOf(got[2])
+	return inv, err
 }
 
 // Session is a client user's session. Epoch is the user's credential epoch

@@ -450,9 +450,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 	items = append(items, s.countUsers(pid, nil, &u)...)
 	if tokenHash != "" && u.InviteExpiresAt != nil {
 		items = append(items, s.gateItem(pid, u.ID, *u.LastInvitedAt))
-		inv := key(invitePK(pid, tokenHash), skInvite)
-		inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(u.ID), num(int(u.InviteExpiresAt.Unix()))
-		items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil))
+		items = append(items, s.inviteLink(pid, tokenHash, u))
 	}
 	items = append(items, s.copies(pid, nil, &u)...)
 	items = append(items, s.profileCount(pid, u.ProfileID, 1)...)

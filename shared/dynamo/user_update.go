@@ -102,9 +102,7 @@ func (s *Store) UpdateUserLink(ctx context.Context, pid, uid string, actor clien
 			items = append(items, s.del(key(invitePK(pid, *old), skInvite), "", nil, nil))
 		}
 		if h := next.InviteTokenHash; h != nil && next.InviteExpiresAt != nil {
-			inv := key(invitePK(pid, *h), skInvite)
-			inv["type"], inv["userId"], inv["expiresAt"] = str("invite"), str(uid), num(int(next.InviteExpiresAt.Unix()))
-			items = append(items, s.put(inv, "attribute_not_exists(PK)", nil, nil), s.gateReset(pid, uid, *next.LastInvitedAt))
+			items = append(items, s.inviteLink(pid, *h, next), s.gateReset(pid, uid, *next.LastInvitedAt))
 		}
 		return items
 	})
