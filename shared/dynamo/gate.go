@@ -24,17 +24,19 @@ var errGated = errors.New("re-invite gate closed")
 // gateItem closes the gate for an invitation sent at from, unless it is
 // closed (errGated).
 func (s *Store) gateItem(pid, uid string, from time.Time) txItem {
-	return s.put(s.gate(uid, pid, from), "attribute_not_exists(PK) OR expiresAt <= :now",
+	return s.put(s.gate(pid, uid, from), "attribute_not_exists(PK) OR expiresAt <= :now",
 		map[string]types.AttributeValue{":now": num(int(s.clock.Now().Unix()))}, failWith(errGated))
 }
 
 // gateReset closes the gate from from whatever it was: an email change
 // invites the new address at once.
 func (s *Store) gateReset(pid, uid string, from time.Time) txItem {
-	return s.put(s.gate(uid, pid, from), "", nil, nil)
+	return s.put(s.gate(pid, uid, from), "", nil, nil)
 }
 
-func (s *Store) gate(uid, pid string, from time.Time) map[string]types.AttributeValue {
+// gate is the gate item of an invitation sent at from: it closes re-invites
+// until ReinviteAvailableAt(from), and TTL removes it after.
+func (s *Store) gate(pid, uid string, from time.Time) map[string]types.AttributeValue {
 	g := key(gatePK(pid, uid), skGate)
 	g["type"], g["userId"] = str("reinvite_gate"), str(uid)
 	g["expiresAt"] = num(int(clientele.ReinviteAvailableAt(from).Unix()))
