@@ -1,5 +1,6 @@
 // Command events is the events function: the table's stream delivers each
-// new history entry, and it publishes them to EventBridge.
+// new history entry, and it publishes them to EventBridge. It wires itself
+// rather than through shared/function, which would link the whole API.
 package main
 
 import (

@@ -1249,10 +1249,11 @@ func TestMailFeedback(t *testing.T) {
 	if stmts, _ := res("MailFeedbackFailuresPolicy", "Properties", "PolicyDocument", "Statement").([]any); len(stmts) == 1 {
 		dlqStatement = stmts[0]
 	}
-	checks := []struct {
+	type check struct {
 		name      string
 		got, want any
-	}{
+	}
+	checks := []check{
 		{"ConfigurationSet.Type", res("MailConfigurationSet", "Type"), "AWS::SES::ConfigurationSet"},
 		{"ConfigurationSet.Name", res("MailConfigurationSet", "Properties", "Name"), map[string]any{"Fn::Sub": "clientele-${AWS::StackName}"}},
 		{"Destination.ConfigurationSetName", res("MailEventDestination", "Properties", "ConfigurationSetName"), map[string]any{"Ref": "MailConfigurationSet"}},
@@ -1278,22 +1279,10 @@ func TestMailFeedback(t *testing.T) {
 		threshold  float64
 	}{{"BounceRateAlarm", "Reputation.BounceRate", 0.025}, {"ComplaintRateAlarm", "Reputation.ComplaintRate", 0.0005}} {
 		checks = append(checks,
-			struct {
-				name      string
-				got, want any
-			}{a.id + ".Metric", res(a.id, "Properties", "MetricName"), a.metric},
-			struct {
-				name      string
-				got, want any
-			}{a.id + ".Namespace", res(a.id, "Properties", "Namespace"), "AWS/SES"},
-			struct {
-				name      string
-				got, want any
-			}{a.id + ".Threshold", res(a.id, "Properties", "Threshold"), a.threshold},
-			struct {
-				name      string
-				got, want any
-			}{a.id + ".ComparisonOperator", res(a.id, "Properties", "ComparisonOperator"), "GreaterThanThreshold"})
+			check{a.id + ".Metric", res(a.id, "Properties", "MetricName"), a.metric},
+			check{a.id + ".Namespace", res(a.id, "Properties", "Namespace"), "AWS/SES"},
+			check{a.id + ".Threshold", res(a.id, "Properties", "Threshold"), a.threshold},
+			check{a.id + ".ComparisonOperator", res(a.id, "Properties", "ComparisonOperator"), "GreaterThanThreshold"})
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {

@@ -442,6 +442,18 @@ func TestSameKeyOnEveryPost(t *testing.T) {
 	e.consistent()
 }
 
+// counted is how many users a limit counts, by listing them: those with
+// portal access (seats) or without (no-access slots), deactivated ones not.
+func (e usersEnv) counted(token string, access bool) int {
+	n := 0
+	for _, it := range e.call("GET", "/v1/users?limit=200", token, nil).JSON()["items"].([]any) {
+		if u := it.(map[string]any); u["portalAccess"] == access && u["status"] != "deactivated" {
+			n++
+		}
+	}
+	return n
+}
+
 // TestSeatLimitUnderConflicts: with exactly 5 seats free (2 held, a user
 // without portal access and a deactivated one holding none), 20 parallel
 // single-address POST /v1/users add exactly 5 users (201) and refuse 15
@@ -501,14 +513,8 @@ func TestSeatLimitUnderConflicts(t *testing.T) {
 			if tt.maxPer > 0 && c.injected.Load() == 0 {
 				t.Fatal("no transaction was cancelled: the burst tested nothing")
 			}
-			held := 0
 			staff := e.st.Token("demo", "owner", "owner-1")
-			for _, it := range e.call("GET", "/v1/users?limit=200", staff, nil).JSON()["items"].([]any) {
-				u := it.(map[string]any)
-				if u["portalAccess"] == true && u["status"] != "deactivated" {
-					held++
-				}
-			}
+			held := e.counted(staff, true)
 			if s := e.seats(); s != 7 || held != 7 {
 				t.Fatalf("seatsUsed %v and %d users holding seats, want 7", s, held)
 			}
@@ -604,12 +610,7 @@ func TestNoAccessLimitUnderConflicts(t *testing.T) {
 			if tt.maxPer > 0 && c.injected.Load() == 0 {
 				t.Fatal("no transaction was cancelled: the burst tested nothing")
 			}
-			counted := 0
-			for _, it := range e.call("GET", "/v1/users?limit=200", e.owner, nil).JSON()["items"].([]any) {
-				if u := it.(map[string]any); u["portalAccess"] == false && u["status"] != "deactivated" {
-					counted++
-				}
-			}
+			counted := e.counted(e.owner, false)
 			p := e.call("GET", "/v1/portal", e.owner, nil).JSON()
 			if p["noAccessUsed"].(float64) != 7 || counted != 7 || p["seatsUsed"].(float64) != 2 {
 				t.Fatalf("noAccessUsed %v, %d users without access, seatsUsed %v; want 7, 7, 2", p["noAccessUsed"], counted, p["seatsUsed"])

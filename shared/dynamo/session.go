@@ -78,7 +78,7 @@ func (s *Store) OpenInvite(ctx context.Context, pid, tokenHash string) (Invite, 
 	case u.InviteExpiresAt == nil || !s.clock.Now().Before(*u.InviteExpiresAt):
 		return inv, clientele.Errorf(clientele.Gone, "this invitation link has expired; ask your contact to re-invite you")
 	}
-	if cid == "" || cid != u.CompanyID {
+	if cid != u.CompanyID { // a link older than links naming the company
 		inv.Company, err = s.GetCompany(ctx, pid, u.CompanyID)
 		return inv, err
 	}

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -52,5 +53,38 @@ func TestOpenInvite(t *testing.T) {
 				t.Fatalf("%d requests, want %d", n, tt.requests)
 			}
 		})
+	}
+}
+
+// TestInviteNotSent: the undo of a failed invitation records the error and
+// reopens the gate together, and does neither for an invitation that a
+// newer one has replaced.
+func TestInviteNotSent(t *testing.T) {
+	ctx := context.Background()
+	s, _, clk := newStore(t)
+	c := company(s, "Acme")
+	if _, err := s.CreateCompany(ctx, "demo", c, staff, nil); err != nil {
+		t.Fatal(err)
+	}
+	sent := clk.Now()
+	u := clientele.User{ID: s.NewID(), Email: "bo@x.example", CompanyID: c.ID, ProfileID: clientele.BuiltInProfile, Status: clientele.Invited,
+		PortalAccess: true, Projects: []clientele.UserProject{}, CreatedAt: sent, UpdatedAt: sent, Version: 1}
+	u = u.WithInvitation(sent, 7*clientele.ReinviteInterval, "hash2")
+	if err := s.CreateUser(ctx, "demo", u, "hash2", staff); err != nil {
+		t.Fatal(err)
+	}
+	// Not the last invitation: nothing changes.
+	if err := s.InviteNotSent(ctx, "demo", u.ID, sent.Add(-time.Hour), "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, "demo", u.ID); got.InviteError != nil || s.gateClosed(ctx, "demo", u.ID) == nil {
+		t.Fatalf("a stale undo wrote: error %v, gate closed %v", got.InviteError, s.gateClosed(ctx, "demo", u.ID))
+	}
+	// The last one: the error is recorded and the gate opens.
+	if err := s.InviteNotSent(ctx, "demo", u.ID, sent, "not sent"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetUser(ctx, "demo", u.ID); got.InviteError == nil || *got.InviteError != "not sent" || s.gateClosed(ctx, "demo", u.ID) != nil {
+		t.Fatalf("the undo: error %v, gate %v", got.InviteError, s.gateClosed(ctx, "demo", u.ID))
 	}
 }
