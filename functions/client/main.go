@@ -6,6 +6,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Client, config.Mail) }
+func main() { function.Main(api.Client, config.Mail, sesmail.Option) }

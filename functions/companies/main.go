@@ -5,6 +5,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Companies, config.Mail) }
+func main() { function.Main(api.Companies, config.Mail, sesmail.Option) }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/config"
-	"github.com/clientele/clientele/shared/logs"
 	"github.com/clientele/clientele/shared/publish"
 )
 
@@ -25,7 +24,7 @@ func main() {
 	if err != nil {
 		exit(err)
 	}
-	p := publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, logs.Logger(cfg.LogLevel))
+	p := publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, cfg.Logger())
 	lambda.Start(p.Handle)
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/s3exports"
 )
 
-func main() { function.Main(api.Exports, config.Exports, function.Exports) }
+func main() { function.Main(api.Exports, config.Exports, s3exports.Option) }

@@ -6,8 +6,9 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/s3exports"
 )
 
 func main() {
-	function.Start(func(d api.Deps) any { return d.ExportWorker }, config.ExportWorker, function.Exports)
+	function.Start(func(d api.Deps) any { return d.ExportWorker }, config.ExportWorker, s3exports.Option)
 }

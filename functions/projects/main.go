@@ -5,6 +5,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Projects, config.Mail) }
+func main() { function.Main(api.Projects, config.Mail, sesmail.Option) }

@@ -6,8 +6,9 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
 func main() {
-	function.Start(func(d api.Deps) any { return d.Reminders }, config.Reminders)
+	function.Start(func(d api.Deps) any { return d.Reminders }, config.Reminders, sesmail.Option)
 }

@@ -10,6 +10,9 @@
 // emulator's own process spawn. So the emulator runs cmd launch (a stamp,
 // then execve of the bootstrap), and the bootstrap talks to the runtime API
 // through a proxy here that notes the time of its first /next.
+//
+// Bench.Latency (latency.go) times warm invocations under the same
+// emulator instead: a few endpoints, each function's emulator kept running.
 package coldstart
 
 import (
@@ -39,9 +42,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/clientele/clientele/infra/dynamodblocal"
 	"github.com/clientele/clientele/infra/template"
@@ -71,6 +71,9 @@ type Bench struct {
 	rie       string
 	launch    string
 	env       []string
+	// DynamoDB Local's endpoint, the access key naming its database, and
+	// the table: what the latency run seeds through the store.
+	ddbURL, key, table string
 }
 
 // Setup builds the emulator, the launcher, the hello-world and every
@@ -131,6 +134,7 @@ func Setup(ctx context.Context, dir string) (*Bench, error) {
 	// Every other AWS endpoint points at a closed loopback port, so nothing
 	// leaves the machine.
 	const closed = "http://127.0.0.1:1"
+	b.ddbURL, b.key, b.table = ddb.URL, key, table
 	b.env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
 		"AWS_REGION=" + Region, "AWS_ACCESS_KEY_ID=" + key, "AWS_SECRET_ACCESS_KEY=local", "AWS_EC2_METADATA_DISABLED=true",
@@ -139,6 +143,7 @@ func Setup(ctx context.Context, dir string) (*Bench, error) {
 		"MAIL_FROM=no-reply@clientele.local", "EXPORTS_BUCKET=clientele-exports-coldstart",
 		"API_BASE_URL=http://127.0.0.1:3000", "EVENT_BUS_NAME=clientele-coldstart",
 		"S3_ENDPOINT=" + closed, "SES_ENDPOINT=" + closed, "EVENTS_ENDPOINT=" + closed,
+		"CRM_KMS_KEY_ID=alias/clientele-coldstart", "KMS_ENDPOINT=" + closed,
 	}
 	return b, nil
 }
@@ -152,11 +157,7 @@ func createTable(ctx context.Context, root, endpoint, key, table string) error {
 	if err != nil {
 		return err
 	}
-	db := dynamodb.New(dynamodb.Options{
-		Region: Region, BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider(key, "local", ""),
-	})
-	if _, err := db.CreateTable(ctx, in); err != nil {
+	if _, err := dynamoClient(endpoint, key).CreateTable(ctx, in); err != nil {
 		return fmt.Errorf("coldstart: create table: %w", err)
 	}
 	return nil
@@ -228,27 +229,13 @@ func (b *Bench) start(ctx context.Context, fn Function, payload []byte) (res Res
 	go func() { _ = proxy.Serve(ln) }()
 	defer proxy.Close()
 
-	out := &syncBuffer{}
-	cmd := exec.Command(b.rie, "--log-level", "error",
-		"--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", runtimeAddr,
-		b.launch, stamp, ln.Addr().String(), fn.Bootstrap)
-	cmd.Dir = filepath.Dir(fn.Bootstrap)
-	cmd.Env = append(slices.Clip(b.env), "AWS_LAMBDA_FUNCTION_NAME="+fn.Name)
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group, so that the bootstrap goes with it; dies with us.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return res, fmt.Errorf("coldstart: start the emulator: %w", err)
+	p, err := b.spawn(fn, invokeAddr, runtimeAddr, nil, b.launch, stamp, ln.Addr().String(), fn.Bootstrap)
+	if err != nil {
+		return res, err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		res.Log = out.String()
-	}()
+	defer func() { res.Log = p.stop() }()
 
-	if err := waitListening(ctx, invokeAddr, exited); err != nil {
+	if err := waitListening(ctx, invokeAddr, p.exited); err != nil {
 		return res, fmt.Errorf("%s: %w", fn.Name, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
@@ -280,6 +267,40 @@ func (b *Bench) start(ctx context.Context, fn Function, payload []byte) (res Res
 	}
 	res.Init = time.Duration(next.Load() - execAt)
 	return res, nil
+}
+
+// emulator is a running emulator and its bootstrap.
+type emulator struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{} // closed once the emulator has exited
+}
+
+// spawn starts the emulator for fn on invokeAddr, with the runtime API on
+// runtimeAddr, running command (the bootstrap, or launch and its
+// arguments) with the bench's environment plus env.
+func (b *Bench) spawn(fn Function, invokeAddr, runtimeAddr string, env []string, command ...string) (*emulator, error) {
+	out := &syncBuffer{}
+	cmd := exec.Command(b.rie, append([]string{"--log-level", "error",
+		"--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", runtimeAddr}, command...)...)
+	cmd.Dir = filepath.Dir(fn.Bootstrap)
+	cmd.Env = append(append(slices.Clip(b.env), "AWS_LAMBDA_FUNCTION_NAME="+fn.Name), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	// Its own process group, so that the bootstrap goes with it; dies with us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("coldstart: start the emulator: %w", err)
+	}
+	e := &emulator{cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(e.exited) }()
+	return e, nil
+}
+
+// stop kills the emulator and its bootstrap and returns their output.
+func (e *emulator) stop() string {
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+	<-e.exited
+	return e.out.String()
 }
 
 // Without returns a bench whose functions lack the environment variable

@@ -47,6 +47,15 @@ func TestBootstraps(t *testing.T) {
 			t.Logf("%s: init %v, first response %v, %d bytes: %.30s", fn.Name, res.Init, res.FirstResponse, fn.Size, res.Body)
 		})
 	}
+	// The warm latency run, short: every answer checked, the statistics computed.
+	t.Run("latency", func(t *testing.T) {
+		t.Parallel()
+		testLatency(ctx, t, b)
+	})
+	t.Run("latency, SES down", func(t *testing.T) {
+		t.Parallel()
+		testLatencySESDown(ctx, t, b)
+	})
 	// And the harness notices a bootstrap that fails at init.
 	t.Run("broken", func(t *testing.T) {
 		t.Parallel()

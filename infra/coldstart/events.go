@@ -3,6 +3,7 @@ package coldstart
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ var routes = map[string]string{
 	"companies": "GET /v1/companies",
 	"projects":  "GET /v1/projects",
 	"users":     "GET /v1/users",
-	"client":    "GET /v1/me", // no client session: a 401 from the handler
+	"crm":       "GET /v1/portal/crm", // not connected: a 404 from the handler
+	"client":    "GET /v1/me",         // no client session: a 401 from the handler
 	"pages":     "GET /portal/assets/style.css",
 	"exports":   "GET /v1/exports",
 }
@@ -54,22 +56,39 @@ func Event(function string, now time.Time) ([]byte, error) {
 }
 
 func apiEvent(route string, now time.Time) events.APIGatewayV2HTTPRequest {
+	return apiRequest(route, "coldstart", now, Principal, nil, "")
+}
+
+// apiRequest is an API Gateway HTTP API v2 request on route, as the gateway
+// passes it to a function: claims are the JWT authorizer's (nil for a
+// route without the authorizer), headers are added to the gateway's own
+// (lower case, as the gateway sends them), body is the request's body.
+func apiRequest(route, requestID string, now time.Time, claims, headers map[string]string, body string) events.APIGatewayV2HTTPRequest {
 	method, path, _ := strings.Cut(route, " ")
-	return events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: route, RawPath: path,
-		Headers: map[string]string{"host": "127.0.0.1:3000", "accept": "application/json", "x-forwarded-proto": "http", "x-forwarded-for": "127.0.0.1"},
+	h := map[string]string{"host": "127.0.0.1:3000", "accept": "application/json", "x-forwarded-proto": "http", "x-forwarded-for": "127.0.0.1"}
+	for k, v := range headers {
+		h[strings.ToLower(k)] = v
+	}
+	if body != "" {
+		h["content-length"] = strconv.Itoa(len(body))
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: route, RawPath: path, Headers: h, Body: body,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			AccountID: "000000000000", APIID: "local", DomainName: "127.0.0.1:3000", DomainPrefix: "local",
-			RequestID: "coldstart", RouteKey: route, Stage: "$default",
+			RequestID: requestID, RouteKey: route, Stage: "$default",
 			Time: now.Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: now.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 				Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "coldstart",
 			},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: Principal},
-			},
 		},
 	}
+	if claims != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
+	}
+	return ev
 }
 
 func eventBridge(source, detailType string, now time.Time, detail json.RawMessage) events.EventBridgeEvent {

@@ -27,3 +27,24 @@ func Median(ds []time.Duration) time.Duration {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
+
+// Summary is what the warm latency run reports of a sample.
+type Summary struct {
+	N      int
+	Median time.Duration
+	P99    time.Duration // nearest rank: the 990th of 1,000, the largest of fewer than 100
+	Max    time.Duration
+}
+
+// Summarize returns the summary of ds; all zero for none.
+func Summarize(ds []time.Duration) Summary {
+	if len(ds) == 0 {
+		return Summary{}
+	}
+	return Summary{N: len(ds), Median: Median(ds), P99: Percentile(ds, 99), Max: slices.Max(ds)}
+}
+
+// Less is s's median over base's: the median latency of an endpoint less
+// the hello-world's, which is the function's own cost (negative when the
+// two differ by less than the noise).
+func (s Summary) Less(base Summary) time.Duration { return s.Median - base.Median }

@@ -17,13 +17,18 @@ import (
 	"time"
 )
 
-// Proxy stands in front of a DynamoDB: it counts requests by operation and
-// applies the faults a test injects.
+// Proxy stands in front of a DynamoDB: it counts requests by operation,
+// adds up the capacity they would consume on AWS (capacity.go) and applies
+// the faults a test injects.
 type Proxy struct {
 	upstream http.Handler
 	inject   atomic.Pointer[func(Request) *Fault]
 	calls    atomic.Int64
 	byOp     sync.Map // op -> *atomic.Int64
+	meter    meter
+	metering atomic.Bool  // Meter(true): capacity is added up (it costs reads)
+	endpoint string       // upstream, for the meter's own requests
+	client   *http.Client // to endpoint
 }
 
 // NewProxy returns a proxy to the DynamoDB at endpoint.
@@ -33,7 +38,8 @@ func NewProxy(endpoint string) (*Proxy, error) {
 		return nil, fmt.Errorf("DynamoDB endpoint %q is not a URL", endpoint)
 	}
 	p := httputil.NewSingleHostReverseProxy(u)
-	p.Transport = &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	p.Transport = transport
 	// The answer is read whole before any of it is passed on: a connection
 	// that breaks mid-body then becomes a 503 the SDK retries, as a dropped
 	// connection to DynamoDB would, instead of a truncated 200.
@@ -49,7 +55,7 @@ func NewProxy(endpoint string) (*Proxy, error) {
 	p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 		writeDynamo(w, http.StatusServiceUnavailable, map[string]any{"__type": "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", "message": "local proxy: " + err.Error()})
 	}
-	return &Proxy{upstream: p}, nil
+	return &Proxy{upstream: p, endpoint: u.String(), client: &http.Client{Transport: transport, Timeout: 30 * time.Second}}, nil
 }
 
 // ServeHTTP counts r, applies the injected fault if any, and passes r on.
@@ -59,14 +65,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op = op[strings.LastIndexByte(op, '.')+1:]
 	n, _ := p.byOp.LoadOrStore(op, new(atomic.Int64))
 	count := n.(*atomic.Int64).Add(1)
+	req := readRequest(r, op, count)
 	if inject := p.inject.Load(); inject != nil {
-		req := readRequest(r, op, count)
 		if f := (*inject)(req); f != nil && p.serveFault(w, r, req, *f) {
 			return
 		}
 	}
-	p.upstream.ServeHTTP(w, r)
+	p.forward(w, r, op, req.Body)
 }
+
+// Meter turns the adding up of capacity on or off (off by default: it
+// reads each written item before and after the write, which slows every
+// test that does not look at capacity).
+func (p *Proxy) Meter(on bool) { p.metering.Store(on) }
 
 // Calls returns how many requests reached the proxy.
 func (p *Proxy) Calls() int64 { return p.calls.Load() }
@@ -190,7 +201,7 @@ func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request, req Request, 
 		}
 		in["Limit"] = json.RawMessage(strconv.Itoa(f.Limit))
 		body, _ := json.Marshal(in)
-		p.forward(w, r, body)
+		p.forward(w, r, req.Op, body)
 	case f.Unprocessed && req.Op == "BatchWriteItem":
 		var in struct {
 			RequestItems map[string][]json.RawMessage
@@ -208,7 +219,7 @@ func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request, req Request, 
 		}
 		body, _ := json.Marshal(map[string]any{"RequestItems": sent})
 		rec := httptest.NewRecorder()
-		p.forward(rec, r, body)
+		p.forward(rec, r, req.Op, body)
 		if rec.Code != http.StatusOK {
 			copyResponse(w, rec)
 			return true
@@ -220,13 +231,49 @@ func (p *Proxy) serveFault(w http.ResponseWriter, r *http.Request, req Request, 
 	return true
 }
 
-// forward passes r on with body instead of its own.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+// forward passes r, a request of op, on with body instead of its own, and
+// adds up the capacity it consumes (an answer the proxy makes up itself
+// consumes none).
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, op string, body []byte) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	p.upstream.ServeHTTP(w, r)
+	if !p.metering.Load() {
+		p.upstream.ServeHTTP(w, r)
+		return
+	}
+	m := p.measure(r, op, body)
+	rec := &answerRecorder{ResponseWriter: w}
+	p.upstream.ServeHTTP(rec, r)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	m.finish(rec.status, rec.body.Bytes())
 }
+
+// answerRecorder passes an answer on, keeping a copy for the meter.
+type answerRecorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (a *answerRecorder) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *answerRecorder) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	a.body.Write(b)
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *answerRecorder) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	for k, v := range rec.Header() {

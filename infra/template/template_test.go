@@ -95,6 +95,12 @@ var wantRoutes = []Route{
 	{Method: "GET", Path: "/portal/reset", Function: "PagesFunction", Public: true},
 	{Method: "POST", Path: "/portal/reset", Function: "PagesFunction", Public: true},
 	{Method: "GET", Path: "/portal/assets/style.css", Function: "PagesFunction", Public: true},
+	{Method: "PUT", Path: "/v1/portal/crm", Function: "CrmFunction"},
+	{Method: "GET", Path: "/v1/portal/crm", Function: "CrmFunction"},
+	{Method: "DELETE", Path: "/v1/portal/crm", Function: "CrmFunction"},
+	{Method: "GET", Path: "/v1/crm/contacts", Function: "CrmFunction"},
+	{Method: "POST", Path: "/v1/crm/imports", Function: "CrmFunction"},
+	{Method: "POST", Path: "/v1/crm/deals/{dealId}/convert", Function: "CrmFunction"},
 }
 
 // wantActions is the exact set of DynamoDB actions each function may use.
@@ -112,6 +118,8 @@ var wantActions = map[string][]string{
 	"ExportWorkerFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// The events function reads the stream only: no table access at all.
 	"EventsFunction": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+	// The CRM's: BatchGetItem reads the CRM record guards of a page at once.
+	"CrmFunction": {"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// SES's feedback: the user, its copies and a history entry (no Query).
 	"MailFeedbackFunction": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
@@ -161,7 +169,12 @@ var wantSESActions = map[string][]string{
 	"ProjectsFunction":  {"ses:SendEmail"},
 	"UsersFunction":     {"ses:SendEmail"},
 	"RemindersFunction": {"ses:SendEmail"},
+	"CrmFunction":       {"ses:SendEmail"}, // imports invite
 }
+
+// wantKMSActions is the exact set of KMS actions each function may use, on
+// CrmKey only and only for CRM credentials: the crm function seals them.
+var wantKMSActions = map[string][]string{"CrmFunction": {"kms:Decrypt", "kms:Encrypt"}}
 
 // wantEnv is each function's own environment, on top of Globals.Function's:
 // MAIL_FROM for every function that sends email.
@@ -171,6 +184,7 @@ var wantEnv = map[string]map[string]any{
 	"CompaniesFunction": mailEnv(),
 	"ProjectsFunction":  mailEnv(),
 	"UsersFunction":     mailEnv(),
+	"CrmFunction":       mailEnv("CRM_KMS_KEY_ID", map[string]any{"Ref": "CrmKey"}),
 	"ExportsFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"},
 		"EXPORT_LINK_TTL_SECONDS": map[string]any{"Fn::Sub": "${ExportLinkTtlSeconds}"}},
 	"ExportWorkerFunction": {"EXPORTS_BUCKET": map[string]any{"Ref": "ExportsBucket"}},
@@ -196,6 +210,7 @@ var wantTimeout = map[string]int{
 	"CompaniesFunction":    28,
 	"ProjectsFunction":     28,
 	"UsersFunction":        28, // a bulk add of 100 addresses sends 100 emails
+	"CrmFunction":          28, // an import reads 100 contacts, then adds and invites each
 	"ClientFunction":       10,
 	"PagesFunction":        10,
 	"RemindersFunction":    300, // pages the reminder index; stops 30 s before
@@ -583,7 +598,7 @@ func TestLeastPrivilege(t *testing.T) {
 			if !ok || len(policies) == 0 {
 				t.Fatal("no Policies list")
 			}
-			var actions, sesActions, s3Actions []string
+			var actions, sesActions, s3Actions, kmsActions []string
 			for i, p := range policies {
 				stmts, ok := lookup(p, "Statement").([]any)
 				if !ok {
@@ -607,7 +622,7 @@ func TestLeastPrivilege(t *testing.T) {
 					if len(acts) == 0 {
 						t.Errorf("%s: no Action", where)
 					}
-					dynamo, ses, s3, sqs, events := false, false, false, false, false
+					dynamo, ses, s3, sqs, events, kms := false, false, false, false, false, false
 					for _, a := range acts {
 						s, ok := a.(string)
 						switch {
@@ -632,11 +647,14 @@ func TestLeastPrivilege(t *testing.T) {
 							sqs = true
 						case "events":
 							events = true
+						case "kms":
+							kms = true
+							kmsActions = append(kmsActions, s)
 						default:
-							t.Errorf("%s: Action %q is neither DynamoDB, SES, S3, SQS nor EventBridge", where, s)
+							t.Errorf("%s: Action %q is neither DynamoDB, SES, S3, SQS, EventBridge nor KMS", where, s)
 						}
 					}
-					if n := len(slices.DeleteFunc([]bool{dynamo, ses, s3, sqs, events}, func(b bool) bool { return !b })); n > 1 {
+					if n := len(slices.DeleteFunc([]bool{dynamo, ses, s3, sqs, events, kms}, func(b bool) bool { return !b })); n > 1 {
 						t.Errorf("%s: actions of two services share a statement", where)
 					}
 					if sqs {
@@ -653,6 +671,15 @@ func TestLeastPrivilege(t *testing.T) {
 							t.Errorf("%s: EventBridge %v on %v: only EventsFunction may events:PutEvents, on %v", where, acts, st["Resource"], busARN)
 						}
 						continue
+					}
+					if kms {
+						// Only CrmKey, only for CRM credentials (the
+						// encryption context package seal writes).
+						want := map[string]any{"StringEquals": map[string]any{"kms:EncryptionContext:purpose": "crm-credentials"}}
+						if res := asList(st["Resource"]); len(res) != 1 || !reflect.DeepEqual(res[0], map[string]any{"Fn::GetAtt": "CrmKey.Arn"}) ||
+							!reflect.DeepEqual(st["Condition"], want) {
+							t.Errorf("%s: KMS on %v if %v: want CrmKey.Arn only, if %v", where, st["Resource"], st["Condition"], want)
+						}
 					}
 					if s3 {
 						// Only the exports prefix, never the bucket or "*".
@@ -721,6 +748,10 @@ func TestLeastPrivilege(t *testing.T) {
 			sesActions = slices.Compact(sesActions)
 			if want := wantSESActions[id]; !slices.Equal(sesActions, want) {
 				t.Errorf("SES actions = %v, want %v", sesActions, want)
+			}
+			sort.Strings(kmsActions)
+			if want := wantKMSActions[id]; !slices.Equal(slices.Compact(kmsActions), want) {
+				t.Errorf("KMS actions = %v, want %v", kmsActions, want)
 			}
 		})
 	}

@@ -4,35 +4,51 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/dynamo"
-	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/mail"
 	"github.com/clientele/clientele/shared/pages"
 )
 
-// Deps is what the handlers need; built once per process.
+// Deps is what the handlers need; built once per process. What only some
+// functions use (mail, exports, CRMs) is an interface their main wires in
+// (package function's sub-packages), so the others do not link SES, S3 or
+// KMS.
 type Deps struct {
 	Store      *dynamo.Store
 	Cursors    *httpapi.Cursors
 	Clock      clock.Clock
 	Log        *slog.Logger
-	Mailer     *mail.Mailer // nil in functions that send no mail
-	APIBaseURL string       // optional; else the host the caller used
-	CSRF       *pages.CSRF  // the pages' form tokens
-	Exporter   *Exporter    // nil in functions without exports
+	Mailer     Mailer      // nil in functions that send no mail
+	APIBaseURL string      // optional; else the host the caller used
+	CSRF       *pages.CSRF // the pages' form tokens
+	Exporter   *Exporter   // nil in functions without exports
+	CRMs       *CRMs       // nil in functions that reach no CRM
 }
 
-// Exporter runs export jobs and links their files.
+// Mailer sends one email and returns its message id (SES: package mail/ses).
+type Mailer interface {
+	Send(ctx context.Context, msg mail.Message) (string, error)
+}
+
+// Exporter runs export jobs and links their files (S3: package export).
 type Exporter struct {
-	Worker *export.Worker
-	Links  *export.Links
+	Worker interface {
+		Run(ctx context.Context, portalID, jobID string) error
+	}
+	Links interface {
+		// URL is a download link of the file at key, named filename, and
+		// when it expires.
+		URL(ctx context.Context, key, filename string) (string, time.Time, error)
+	}
 }
 
 // baseURL is the API's public base URL.
@@ -54,6 +70,9 @@ type List[T any] struct {
 // page renders a store page with a cursor sealed to the portal and query.
 func page[T any](d Deps, r *httpapi.Request, query string, p dynamo.Page[T]) *httpapi.Response {
 	out := List[T]{Items: p.Items}
+	for i := range out.Items {
+		out.Items[i] = crmView(r, out.Items[i])
+	}
 	if c := d.Cursors.Seal(r.Principal.PortalID, query, p.Next); c != "" {
 		out.NextCursor = &c
 	}

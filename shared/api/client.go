@@ -142,7 +142,7 @@ func (d Deps) acceptInvite(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.JSON(200, SessionView{Token: a.Token, ExpiresAt: a.Session.ExpiresAt, User: a.User}), nil
+	return httpapi.JSON(200, SessionView{Token: a.Token, ExpiresAt: a.Session.ExpiresAt, User: crmView(r, a.User)}), nil
 }
 
 // session authenticates a client by its bearer session token.
@@ -190,7 +190,7 @@ func (d Deps) getMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response,
 	if err != nil {
 		return nil, err
 	}
-	return renderUser(d, u), nil
+	return renderUser(d, r, u), nil
 }
 
 // dummyHash is verified against when an address has no password, so that
@@ -480,7 +480,7 @@ func (d Deps) patchMe(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 	if err != nil {
 		return nil, err
 	}
-	return renderUser(d, u), nil
+	return renderUser(d, r, u), nil
 }
 
 // MyProject is a project as its client user sees it.

@@ -64,7 +64,7 @@ func (d Deps) getCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.WithETag(httpapi.JSON(200, c), c.Version), nil
+	return httpapi.WithETag(httpapi.JSON(200, crmView(r, c)), c.Version), nil
 }
 
 func (d Deps) patchCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

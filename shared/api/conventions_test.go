@@ -45,6 +45,15 @@ func TestProblemDetails(t *testing.T) {
 		{"bad notify", "DELETE", "/v1/companies/01JBZZZZZZZZZZZZZZZZZZZZZZ?notify=maybe", nil, "", 400, []string{"notify"}},
 		{"unknown id", "GET", "/v1/companies/01JBZZZZZZZZZZZZZZZZZZZZZZ", nil, "", 404, nil},
 		{"malformed id", "GET", "/v1/projects/not-an-id", nil, "", 404, nil},
+		{"crm connection without credentials", "PUT", "/v1/portal/crm", map[string]any{"provider": "zoho"}, "", 400, nil},
+		{"crm connection unknown field", "PUT", "/v1/portal/crm", map[string]any{"provider": "zoho", "password": "x"}, "", 400, []string{"password"}},
+		{"crm import without contacts", "POST", "/v1/crm/imports", map[string]any{}, "", 400, []string{"contactIds"}},
+		{"crm import bad contact id", "POST", "/v1/crm/imports", map[string]any{"contactIds": []string{"not a CRM id"}}, "", 400, []string{"contactIds[0]"}},
+		{"crm import unknown project", "POST", "/v1/crm/imports", map[string]any{"contactIds": []string{"4150868000000000001"}, "projectIds": []string{"01JBZZZZZZZZZZZZZZZZZZZZZZ"}}, "", 400, []string{"projectIds[0]"}},
+		{"deal conversion unknown field", "POST", "/v1/crm/deals/4150868000000000001/convert", map[string]any{"colour": "red"}, "", 400, []string{"colour"}},
+		{"deal conversion projectId with name", "POST", "/v1/crm/deals/4150868000000000001/convert", map[string]any{"projectId": "01JBZZZZZZZZZZZZZZZZZZZZZZ", "name": "x"}, "", 400, []string{"projectId"}},
+		{"bad crm contacts limit", "GET", "/v1/crm/contacts?limit=500", nil, "", 400, []string{"limit"}},
+		{"crm not connected", "GET", "/v1/crm/contacts", nil, "", 404, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +113,9 @@ func TestRequestID(t *testing.T) {
 func TestRoles(t *testing.T) {
 	e := newEnv(t)
 	id := e.createCompany("Acme")
+	e.connectCRM()
+	contact := map[string]any{"contactIds": []string{e.contact("alice@acme.example").ID}}
+	convert := "/v1/crm/deals/" + e.deal("Acme website relaunch").ID + "/convert"
 	tests := []struct {
 		role   string
 		method string
@@ -123,11 +135,35 @@ func TestRoles(t *testing.T) {
 		{"admin", "PATCH", "/v1/portal", map[string]any{"name": "Renamed"}, 200},
 		{"owner", "POST", "/v1/projects", map[string]any{"name": "By owner"}, 201},
 		{"guest", "GET", "/v1/companies", nil, 403},
+		// The CRM: owners and admins only, reads too.
+		{"member", "GET", "/v1/portal/crm", nil, 403},
+		{"member", "GET", "/v1/crm/contacts", nil, 403},
+		{"member", "PUT", "/v1/portal/crm", e.crmCredentials(), 403},
+		{"member", "DELETE", "/v1/portal/crm", nil, 403},
+		{"member", "POST", "/v1/crm/imports", contact, 403},
+		{"member", "POST", convert, nil, 403},
+		{"guest", "GET", "/v1/portal/crm", nil, 403},
+		{"guest", "GET", "/v1/crm/contacts", nil, 403},
+		{"admin", "GET", "/v1/portal/crm", nil, 200},
+		{"admin", "GET", "/v1/crm/contacts", nil, 200},
+		{"admin", "PUT", "/v1/portal/crm", e.crmCredentials(), 200},
+		{"admin", "POST", "/v1/crm/imports", contact, 200},
+		{"admin", "POST", convert, nil, 201},
+		{"owner", "GET", "/v1/crm/contacts", nil, 200},
+		{"admin", "DELETE", "/v1/portal/crm", nil, 204},
 	}
 	for _, tt := range tests {
 		t.Run(tt.role+" "+tt.method+" "+tt.path, func(t *testing.T) {
 			want(t, e.call(tt.method, tt.path, e.st.Token("demo", tt.role, "u-"+tt.role), tt.body), tt.want)
 		})
+	}
+	// What the member was refused was not done: one user, one project,
+	// the admin's.
+	if n := e.countAll("/v1/users", e.owner); n != 1 {
+		t.Errorf("%d users after one admin import", n)
+	}
+	if n := e.countAll("/v1/projects", e.owner); n != 2 {
+		t.Errorf("%d projects after one admin conversion and one owner create", n)
 	}
 }
 
@@ -205,6 +241,25 @@ func TestAuthentication(t *testing.T) {
 	t.Run("valid token", func(t *testing.T) {
 		want(t, e.call("GET", "/v1/companies", sign(claims(func(jwt.MapClaims) {})), nil), 200)
 	})
+	// Every route behind a staff or client token, the CRM function's too,
+	// refuses a request without one and a forged one.
+	for _, r := range e.st.Routes {
+		if r.Public {
+			continue
+		}
+		path := strings.NewReplacer("{companyId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{projectId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ",
+			"{userId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{profileId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{templateId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ",
+			"{exportId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{dealId}", "4150868000000000001").Replace(r.Path)
+		t.Run("every route/"+r.Key(), func(t *testing.T) {
+			for _, tok := range []string{"", forgedTok} {
+				res := e.call(r.Method, path, tok, nil)
+				want(t, res, 401)
+				if !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
+					t.Fatalf("WWW-Authenticate %q", res.Header.Get("WWW-Authenticate"))
+				}
+			}
+		})
+	}
 	t.Run("token without portal", func(t *testing.T) {
 		r := e.call("GET", "/v1/companies", sign(claims(func(c jwt.MapClaims) { delete(c, "portal_id") })), nil)
 		want(t, r, 401)
@@ -260,6 +315,7 @@ func TestPagination(t *testing.T) {
 		{"another portal", "/v1/companies?cursor=" + url.QueryEscape(first), other},
 		{"another query", "/v1/companies?q=x&cursor=" + url.QueryEscape(first), e.owner},
 		{"another list", "/v1/projects?cursor=" + url.QueryEscape(first), e.owner},
+		{"another list (CRM contacts)", "/v1/crm/contacts?cursor=" + url.QueryEscape(first), e.owner},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,6 +408,16 @@ func TestTenantIsolation(t *testing.T) {
 	ur := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "a@tenant.example", "companyId": cid, "projectIds": []string{pid}})
 	want(t, ur, 201)
 	uid := ur.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+	// A's CRM: connected, a contact imported, a deal converted.
+	e.connectCRM()
+	crmEtag := e.call("GET", "/v1/portal/crm", e.owner, nil).Header.Get("ETag")
+	alice, deal := e.contact("alice@acme.example"), e.deal("Acme website relaunch")
+	imp := e.importContacts(map[string]any{"contactIds": []string{alice.ID}})
+	want(t, imp, 200)
+	aliceUser := imp.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+	conv := e.call("POST", "/v1/crm/deals/"+deal.ID+"/convert", e.owner, nil)
+	want(t, conv, 201)
+	dealProject := conv.JSON()["project"].(map[string]any)["id"].(string)
 	b := e.st.Token("tenant-b", "owner", "b")
 	// Bodies valid in shape, so that only the ids can make the answer 404.
 	bodies := map[string]any{
@@ -369,7 +435,7 @@ func TestTenantIsolation(t *testing.T) {
 		if !strings.Contains(r.Path, "{") {
 			continue // collection routes: checked below
 		}
-		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid, "{userId}", uid).Replace(r.Path)
+		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid, "{userId}", uid, "{dealId}", deal.ID).Replace(r.Path)
 		t.Run(r.Key(), func(t *testing.T) {
 			want(t, e.call(r.Method, path, b, bodies[r.Key()]), 404)
 		})
@@ -396,6 +462,47 @@ func TestTenantIsolation(t *testing.T) {
 	if e.call("GET", "/v1/projects/"+pid, e.owner, nil).String("name") != "Tenant A project" {
 		t.Fatal("project changed")
 	}
+
+	// A's CRM connection is A's: B neither sees, uses nor drops it.
+	want(t, e.call("GET", "/v1/portal/crm", b, nil), 404)
+	want(t, e.call("GET", "/v1/crm/contacts", b, nil), 404)
+	want(t, e.call("DELETE", "/v1/portal/crm", b, nil), 404)
+	want(t, e.call("POST", "/v1/crm/imports", b, map[string]any{"contactIds": []string{alice.ID}}), 404)
+	if n := len(e.call("GET", "/v1/users", b, nil).JSON()["items"].([]any)); n != 0 {
+		t.Fatalf("portal B has %d users after a refused import", n)
+	}
+	// B connected to the same CRM: A's links are A's. The contact A
+	// imported is no user of B's, B imports it as its own, and the deal A
+	// converted converts in B too.
+	want(t, e.call("PUT", "/v1/portal/crm", b, e.crmCredentials()), 200)
+	items := e.call("GET", "/v1/crm/contacts?q="+url.QueryEscape(alice.Email), b, nil).JSON()["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["userId"] != nil {
+		t.Fatalf("portal B sees contact %s as %v", alice.Email, items)
+	}
+	bImp := e.call("POST", "/v1/crm/imports", b, map[string]any{"contactIds": []string{alice.ID}})
+	want(t, bImp, 200)
+	if c := bImp.JSON()["created"].([]any); len(c) != 1 || c[0].(map[string]any)["id"] == aliceUser {
+		t.Fatalf("portal B's import of A's imported contact: %s", bImp.Body)
+	}
+	bConv := e.call("POST", "/v1/crm/deals/"+deal.ID+"/convert", b, nil)
+	want(t, bConv, 201)
+	if p := bConv.JSON()["project"].(map[string]any); p["id"] == dealProject || bConv.JSON()["company"].(map[string]any)["id"] == cid {
+		t.Fatalf("portal B's conversion of A's converted deal: %s", bConv.Body)
+	}
+	want(t, e.call("DELETE", "/v1/portal/crm", b, nil), 204)
+	// A's side is intact.
+	if r := e.call("GET", "/v1/portal/crm", e.owner, nil); r.Status != 200 || r.Header.Get("ETag") != crmEtag {
+		t.Fatalf("A's connection after B's: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	items = e.call("GET", "/v1/crm/contacts?q="+url.QueryEscape(alice.Email), e.owner, nil).JSON()["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["userId"] != aliceUser {
+		t.Fatalf("portal A sees contact %s as %v, want user %s", alice.Email, items, aliceUser)
+	}
+	want(t, e.call("POST", "/v1/crm/deals/"+deal.ID+"/convert", e.owner, nil), 409)
+	if n := e.countAll("/v1/users", e.owner); n != 2 {
+		t.Fatalf("portal A has %d users, want 2", n)
+	}
+	e.consistent()
 }
 
 // TestSDKConfigOncePerProcess: requests reuse the configuration built at

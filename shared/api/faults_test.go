@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clientele/clientele/infra/dynamodblocal"
+	localcrm "github.com/clientele/clientele/infra/local/crm"
 	"github.com/clientele/clientele/infra/template"
 )
 
@@ -47,6 +48,30 @@ func allFailed(r resp) bool {
 	return len(results) > 0
 }
 
+// crmImportDone says what is wrong with an answer of POST /v1/crm/imports
+// of one contact that should have imported it ("" when it did): a 200
+// that lists the contact as failed is the import not done, and DynamoDB
+// failing is not a reason to fail one contact (the whole import answers
+// 503, to be repeated). Skipped as already imported is the repeat finding
+// its work done.
+func crmImportDone(r resp) string {
+	res := r.JSON()
+	created, _ := res["created"].([]any)
+	skipped, _ := res["skipped"].([]any)
+	failed, _ := res["failed"].([]any)
+	switch {
+	case r.Status != 200:
+		return fmt.Sprintf("answered %d %s", r.Status, r.Body)
+	case len(failed) > 0:
+		return fmt.Sprintf("the contact failed: %s", r.Body)
+	case len(created) == 1 && len(skipped) == 0:
+		return ""
+	case len(created) == 0 && len(skipped) == 1 && skipped[0].(map[string]any)["reason"] == "already imported":
+		return ""
+	}
+	return fmt.Sprintf("not one contact imported: %s", r.Body)
+}
+
 // faultCases prepares, for every write route, fresh preconditions and the
 // request (so each injected step starts from the same state).
 func faultCases(e usersEnv) map[string]func() faultReq {
@@ -77,7 +102,37 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 	template := func() string {
 		return e.call("POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("Fault template"), "subject": "s", "body": "b"}).String("id")
 	}
+	// connected makes sure portal demo is connected to the CRM stand-in
+	// (the DELETE case disconnects it).
+	connected := func() {
+		if e.call("GET", "/v1/portal/crm", staff(), nil).Status == 404 {
+			want(e.t, e.call("PUT", "/v1/portal/crm", staff(), e.crmCredentials()), 200)
+		}
+	}
+	// account is a fresh account of the stand-in: each request makes its
+	// own company, so the repeat of a request is comparable to the first.
+	account := func() localcrm.Account {
+		return e.st.CRM.AddAccount(localcrm.Account{Name: uniq("Fault CRM account"), Website: "https://fault.example"})
+	}
 	return map[string]func() faultReq{
+		"PUT /v1/portal/crm": func() faultReq {
+			return faultReq{"PUT", "/v1/portal/crm", staff(), e.crmCredentials(), 200}
+		},
+		"DELETE /v1/portal/crm": func() faultReq {
+			connected()
+			return faultReq{"DELETE", "/v1/portal/crm", staff(), nil, 204}
+		},
+		"POST /v1/crm/imports": func() faultReq {
+			connected()
+			c := e.st.CRM.AddContact(localcrm.Contact{FirstName: "Fault", LastName: "Contact",
+				Email: strings.ReplaceAll(uniq("crmcontact"), " ", "") + "@example.com", AccountID: account().ID})
+			return faultReq{"POST", "/v1/crm/imports", staff(), map[string]any{"contactIds": []string{c.ID}}, 200}
+		},
+		"POST /v1/crm/deals/{dealId}/convert": func() faultReq {
+			connected()
+			d := e.st.CRM.AddDeal(localcrm.Deal{Name: uniq("Fault deal"), AccountID: account().ID, Stage: "Closed Won"})
+			return faultReq{"POST", "/v1/crm/deals/" + d.ID + "/convert", staff(), nil, 201}
+		},
 		"POST /v1/exports": func() faultReq {
 			return faultReq{"POST", "/v1/exports", staff(), map[string]any{"scope": "project", "projectIds": []string{e.hourly}}, 202}
 		},
@@ -266,6 +321,11 @@ func TestFaultMatrix(t *testing.T) {
 					t.Fatalf("step %d/%d: %v", k, steps, err)
 				}
 				switch {
+				case r.Key() == "POST /v1/crm/imports" && res.Status == req.ok:
+					// A 200 of the import may still list the contact as failed.
+					if msg := crmImportDone(res); msg != "" {
+						t.Fatalf("step %d/%d: %s", k, steps, msg)
+					}
 				case res.Status == req.ok:
 				case bulkRoutes[r.Key()] && res.Status == 207 && allUnavailable(res):
 					// Per-item answers: the items that failed say 503; the
@@ -280,6 +340,11 @@ func TestFaultMatrix(t *testing.T) {
 					// done finds nothing left to delete on the repeat.
 					if again.Status != req.ok && !(req.method == "DELETE" && again.Status == 404) {
 						t.Fatalf("step %d/%d: after the fault, the repeat answered %d %s", k, steps, again.Status, again.Body)
+					}
+					if r.Key() == "POST /v1/crm/imports" {
+						if msg := crmImportDone(again); msg != "" {
+							t.Fatalf("step %d/%d: after the fault, the repeat %s", k, steps, msg)
+						}
 					}
 				default:
 					t.Fatalf("step %d/%d: %d %s (want %d, or 503 with Retry-After)", k, steps, res.Status, res.Body, req.ok)
@@ -304,6 +369,7 @@ func TestMailFaults(t *testing.T) {
 		want  int // the answer while SES is down
 	}{
 		{"POST /v1/users", "", 201},                       // created; invite.lastError says to re-invite
+		{"POST /v1/crm/imports", "", 200},                 // as POST /v1/users: created, invite.lastError set
 		{"POST /v1/users/{userId}/reinvite", "", 503},     // nothing sent: 503, gate reopened
 		{"POST /v1/users/reinvite", "", 200},              // per user: outcome "failed"
 		{"POST /v1/portal/password-reset", "", 202},       // always 202 (no enumeration)
@@ -328,8 +394,12 @@ func TestMailFaults(t *testing.T) {
 			}
 			e.consistent()
 			switch tt.route {
-			case "POST /v1/users":
-				id := res.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+			case "POST /v1/users", "POST /v1/crm/imports":
+				created, _ := res.JSON()["created"].([]any)
+				if len(created) != 1 {
+					t.Fatalf("with SES down, not one user created: %s", res.Body)
+				}
+				id := created[0].(map[string]any)["id"].(string)
 				if e.invite(id)["lastError"] == nil {
 					t.Fatal("the failed invitation is not recorded on the user")
 				}
@@ -402,6 +472,10 @@ func TestServiceErrors(t *testing.T) {
 						t.Fatalf("without a transaction to cancel: %d %s", res.Status, res.Body)
 					}
 					return
+				case r.Key() == "POST /v1/crm/imports" && res.Status == 200:
+					// DynamoDB failing fails the whole import (503), never
+					// one contact inside a 200.
+					t.Fatalf("with %s: 200 %s (want 503 with Retry-After)", name, res.Body)
 				case res.Status == 503 && res.Header.Get("Retry-After") != "":
 				case bulkRoutes[r.Key()] && res.Status == 207 && allUnavailable(res):
 				case r.Key() == "POST /v1/users/reinvite" && res.Status == 200 && allFailed(res):
@@ -412,8 +486,14 @@ func TestServiceErrors(t *testing.T) {
 					t.Fatalf("with %s: %d %s", name, res.Status, res.Body)
 				}
 				e.consistentMidway()
-				if again := e.call(req.method, req.path, req.token, req.body); again.Status != req.ok {
+				again := e.call(req.method, req.path, req.token, req.body)
+				if again.Status != req.ok {
 					t.Fatalf("after the fault: %d %s", again.Status, again.Body)
+				}
+				if r.Key() == "POST /v1/crm/imports" {
+					if msg := crmImportDone(again); msg != "" {
+						t.Fatalf("after the fault, the import %s", msg)
+					}
 				}
 			})
 		})

@@ -133,6 +133,7 @@ type longRun struct {
 	seq       int
 	mails     int // emails the mailbox must hold
 	findings  map[string]bool
+	crm       *lrCRM // the CRM side (crm_longrun_test.go)
 }
 
 // longRunSeed is the seed of the run: CLIENTELE_LONGRUN_SEED, or the clock.
@@ -247,6 +248,7 @@ func TestLongRun(t *testing.T) {
 	}
 	t.Logf("the costliest actions: %s", strings.Join(costly, "; "))
 	t.Logf("the slowest routes (server time): %s", tap.slowest(6))
+	t.Logf("CRM: %s", l.crm.summary())
 	t.Logf("%d requests, %d actions (%d decks), %d routes, the least exercised %s (%d times), in %v",
 		l.requests, played, decks, len(e.st.Routes), least, l.covered[least], time.Since(start).Round(time.Millisecond))
 }
@@ -307,6 +309,9 @@ func (l *longRun) actions() []lrAction {
 		{"portal", 3, (*longRun).portal},
 		{"export", 1, (*longRun).export},
 		{"import", 2, (*longRun).importUsers},
+		{"crm connection and contacts", 2, (*longRun).crmAction},
+		{"crm import", 2, (*longRun).crmImport},
+		{"crm deal conversion", 2, (*longRun).crmConvert},
 		{"accept invitation", 3, (*longRun).acceptInvite},
 		{"accept invitation (page)", 1, (*longRun).acceptInvitePage},
 		{"client session", 4, (*longRun).clientSession},

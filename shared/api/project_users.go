@@ -206,7 +206,7 @@ func (d Deps) patchProjectUser(ctx context.Context, r *httpapi.Request) (*httpap
 	if err != nil {
 		return nil, err
 	}
-	return renderUser(d, u), nil
+	return renderUser(d, r, u), nil
 }
 
 func (d Deps) removeProjectUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

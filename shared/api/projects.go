@@ -67,7 +67,7 @@ func (d Deps) getProject(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+	return httpapi.WithETag(httpapi.JSON(200, crmView(r, p)), p.Version), nil
 }
 
 func (d Deps) patchProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -195,7 +195,7 @@ func (d Deps) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.WithETag(httpapi.JSON(200, u.WithInvite(d.Store.Now())), u.Version), nil
+	return httpapi.WithETag(httpapi.JSON(200, crmView(r, u.WithInvite(d.Store.Now()))), u.Version), nil
 }
 
 func (d Deps) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

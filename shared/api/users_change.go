@@ -12,8 +12,8 @@ import (
 	"github.com/clientele/clientele/shared/mail"
 )
 
-func renderUser(d Deps, u clientele.User) *httpapi.Response {
-	return httpapi.WithETag(httpapi.JSON(200, u.WithInvite(d.Store.Now())), u.Version)
+func renderUser(d Deps, r *httpapi.Request, u clientele.User) *httpapi.Response {
+	return httpapi.WithETag(httpapi.JSON(200, crmView(r, u.WithInvite(d.Store.Now()))), u.Version)
 }
 
 // emptyBody accepts no body or {} on action POSTs.
@@ -50,7 +50,7 @@ func (d Deps) setUserStatus(transition func(clientele.User) (clientele.User, cli
 		if err != nil {
 			return nil, err
 		}
-		return renderUser(d, u), nil
+		return renderUser(d, r, u), nil
 	}
 }
 
@@ -117,7 +117,7 @@ func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		d.notify(ctx, r, u, "Your client portal access was updated",
 			"An administrator updated your details in the client portal: "+strings.Join(changeNames(changes), ", ")+".")
 	}
-	return renderUser(d, u), nil
+	return renderUser(d, r, u), nil
 }
 
 func changeNames(ch clientele.Changes) []string {

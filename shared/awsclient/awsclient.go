@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/clientele/clientele/shared/calls"
@@ -57,14 +56,4 @@ func countAttempts(stack *middleware.Stack) error {
 			calls.Add(ctx)
 			return next.HandleFinalize(ctx, in)
 		}), middleware.After)
-}
-
-// S3 returns an S3 client; endpoint overrides the AWS endpoint (path-style
-// addressing then, as emulators serve it).
-func S3(cfg aws.Config, endpoint string) *s3.Client {
-	return s3.NewFromConfig(cfg, func(o *s3.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint, o.UsePathStyle = aws.String(endpoint), true
-		}
-	})
 }

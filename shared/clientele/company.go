@@ -34,6 +34,7 @@ type Company struct {
 	ProjectIDs      []string  `json:"projectIds"`
 	CreateUserGroup bool      `json:"createUserGroup"`
 	UserCount       int       `json:"userCount"`
+	CRM             *CRMLink  `json:"crm,omitempty"` // owner/admin only
 	CreatedAt       time.Time `json:"createdAt"`
 	UpdatedAt       time.Time `json:"updatedAt"`
 	Version         int       `json:"version"`

@@ -21,6 +21,7 @@ type Project struct {
 	PrimaryCompanyID *string   `json:"primaryCompanyId"`
 	CompanyIDs       []string  `json:"companyIds"`
 	Invoiceable      bool      `json:"invoiceable"`
+	CRM              *CRMLink  `json:"crm,omitempty"` // owner/admin only
 	CreatedAt        time.Time `json:"createdAt"`
 	UpdatedAt        time.Time `json:"updatedAt"`
 	Version          int       `json:"version"`

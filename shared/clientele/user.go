@@ -82,6 +82,7 @@ type User struct {
 	LastInvitedAt *time.Time    `json:"lastInvitedAt"`
 	AcceptedAt    *time.Time    `json:"acceptedAt"`
 	Preferences   Preferences   `json:"preferences"`
+	CRM           *CRMLink      `json:"crm,omitempty"` // owner/admin only
 	CreatedAt     time.Time     `json:"createdAt"`
 	UpdatedAt     time.Time     `json:"updatedAt"`
 	Version       int           `json:"version"`

@@ -4,6 +4,8 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +32,11 @@ type Config struct {
 	// ExportLinkTTL is EXPORT_LINK_TTL_SECONDS: the life of a presigned
 	// download link, 60 s to 7 days (SigV4's limit), default 15 minutes.
 	ExportLinkTTL time.Duration
+	CRMKeyID      string // CRM_KMS_KEY_ID: the KMS key sealing CRM credentials
+	KMSEndpoint   string // KMS_ENDPOINT: override for local use
+	// CRMAllowedOrigins is CRM_ALLOWED_ORIGINS (comma-separated): CRM URLs
+	// allowed beside the providers' own data centres (the local stand-in).
+	CRMAllowedOrigins []string
 }
 
 // DefaultExportLinkTTL is the life of a download link unless configured.
@@ -53,6 +60,13 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		EventBus:             getenv("EVENT_BUS_NAME"),
 		EventsEndpoint:       getenv("EVENTS_ENDPOINT"),
 		ExportLinkTTL:        DefaultExportLinkTTL,
+		CRMKeyID:             getenv("CRM_KMS_KEY_ID"),
+		KMSEndpoint:          getenv("KMS_ENDPOINT"),
+	}
+	for o := range strings.SplitSeq(getenv("CRM_ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CRMAllowedOrigins = append(c.CRMAllowedOrigins, o)
+		}
 	}
 	var missing []string
 	for _, name := range required {
@@ -76,6 +90,16 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 	return c, nil
 }
 
+// Logger is the logger of every function: slog's JSON handler on stdout,
+// one line per record, at LOG_LEVEL (info when it does not parse).
+func (c Config) Logger() *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}
+
 // Required variables of every API function.
 var API = []string{"TABLE_NAME", "CURSOR_SECRET"}
 
@@ -88,6 +112,10 @@ var Reminders = append(Mail[:len(Mail):len(Mail)], "API_BASE_URL")
 
 // Exports is what the exports API needs: the bucket it presigns downloads of.
 var Exports = append(API[:len(API):len(API)], "EXPORTS_BUCKET")
+
+// CRM is what the crm function needs: mail for the invitations of
+// imports, and the key of the credentials.
+var CRM = append(Mail[:len(Mail):len(Mail)], "CRM_KMS_KEY_ID")
 
 // ExportWorker is what the export worker needs.
 var ExportWorker = Exports

@@ -43,6 +43,7 @@ type companyItem struct {
 	UpdatedAt       string       `dynamodbav:"updatedAt"`
 	Version         int          `dynamodbav:"version"`
 	Deleting        bool         `dynamodbav:"deleting,omitempty"`
+	CRMAccountID    string       `dynamodbav:"crmAccountId,omitempty"`
 }
 
 func companyToItem(pid string, c clientele.Company) map[string]types.AttributeValue {
@@ -54,6 +55,7 @@ func companyToItem(pid string, c clientele.Company) map[string]types.AttributeVa
 		Address:    addressToItem(c.Address),
 		ProjectIDs: nilIfEmpty(c.ProjectIDs), CreateUserGroup: c.CreateUserGroup, UserCount: c.UserCount,
 		CreatedAt: fmtTime(c.CreatedAt), UpdatedAt: fmtTime(c.UpdatedAt), Version: c.Version,
+		CRMAccountID: crmAccountOf(c.CRM),
 	})
 	return item
 }
@@ -68,7 +70,11 @@ func companyFromItem(item map[string]types.AttributeValue) (clientele.Company, b
 		ids = []string{}
 	}
 	slices.Sort(ids) // a string set has no order; ULIDs sort by creation
-	return clientele.Company{
+	var link *clientele.CRMLink
+	if it.CRMAccountID != "" {
+		link = &clientele.CRMLink{AccountID: it.CRMAccountID}
+	}
+	return clientele.Company{CRM: link,
 		ID: it.ID, Name: it.Name, Type: it.CompanyType, ContactEmail: it.ContactEmail, Website: it.Website,
 		Address: addressFromItem(it.Address), ProjectIDs: ids, CreateUserGroup: it.CreateUserGroup,
 		UserCount: it.UserCount, CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
@@ -173,6 +179,9 @@ func (s *Store) CreateCompany(ctx context.Context, pid string, c clientele.Compa
 		items := []txItem{
 			s.put(companyToItem(pid, c), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "company id collision; retry"))),
 			s.guardItem(pid, c),
+		}
+		if id := crmAccountOf(c.CRM); id != "" {
+			items = append(items, s.crmGuard(pid, CRMAccount, id, c.ID, clientele.AccountLinked))
 		}
 		projects, err := s.projectsForAdd(ctx, pid, c.ProjectIDs, "projectIds")
 		if err != nil {
@@ -326,14 +335,18 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, actor client
 	}
 	gone := clientele.Changes{}
 	gone.Record("name", c.Name, nil)
-	return s.transact(ctx, []txItem{
+	items := []txItem{
 		s.tombstone(companyPK(pid, cid), actor, clientele.CompanyDeleted, gone),
 		// A concurrent delete that finished first leaves nothing to do.
 		s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil)),
 		// Unconditional: the company holds its name until this commits, and
 		// if the company is already gone the whole transaction is void.
 		s.del(key(companyNamePK(pid, clientele.NameKey(c.Name)), skGuard), "", nil, nil),
-	}, nil)
+	}
+	if id := crmAccountOf(c.CRM); id != "" {
+		items = append(items, s.crmUnguard(pid, CRMAccount, id))
+	}
+	return s.transact(ctx, items, nil)
 }
 
 // leaveProjects is one step of a company delete: it takes company cid off

@@ -30,14 +30,19 @@ type projectItem struct {
 	UpdatedAt        string   `dynamodbav:"updatedAt"`
 	Version          int      `dynamodbav:"version"`
 	Deleting         bool     `dynamodbav:"deleting,omitempty"`
+	CRMDealIDs       []string `dynamodbav:"crmDealIds,stringset,omitempty"`
 }
 
 func projectToItem(pid string, p clientele.Project) map[string]types.AttributeValue {
-	item, _ := attributevalue.MarshalMap(projectItem{
+	it := projectItem{
 		PK: projectPK(pid, p.ID), SK: skMeta, Type: "project", GSI1PK: projectsGSI1PK(pid), GSI1SK: p.ID,
 		ID: p.ID, Name: p.Name, Billing: p.Billing, PrimaryCompanyID: p.PrimaryCompanyID, CompanyIDs: nilIfEmpty(p.CompanyIDs),
 		CreatedAt: fmtTime(p.CreatedAt), UpdatedAt: fmtTime(p.UpdatedAt), Version: p.Version,
-	})
+	}
+	if p.CRM != nil {
+		it.CRMDealIDs = nilIfEmpty(p.CRM.DealIDs)
+	}
+	item, _ := attributevalue.MarshalMap(it)
 	return item
 }
 
@@ -54,6 +59,9 @@ func projectFromItem(item map[string]types.AttributeValue) (clientele.Project, b
 	p := clientele.Project{ID: it.ID, Name: it.Name, Billing: it.Billing, CompanyIDs: ids,
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version}
 	p.SetPrimary(it.PrimaryCompanyID)
+	if len(it.CRMDealIDs) > 0 {
+		p.CRM = &clientele.CRMLink{DealIDs: slices.Sorted(slices.Values(it.CRMDealIDs))}
+	}
 	return p, it.Deleting, nil
 }
 
@@ -135,10 +143,15 @@ func (s *Store) companiesForAdd(ctx context.Context, pid string, ids []string, f
 }
 
 // addCompanyToProjectItem adds company cid to project p as read at its
-// version, optionally as its primary client.
-func (s *Store) addCompanyToProjectItem(pid string, p clientele.Project, cid string, primary bool, now time.Time) txItem {
+// version, optionally as its primary client, with the CRM deals converted
+// into it by this change.
+func (s *Store) addCompanyToProjectItem(pid string, p clientele.Project, cid string, primary bool, now time.Time, deals ...string) txItem {
 	expr := "ADD companyIds :c SET version = :next, updatedAt = :now"
 	vals := map[string]types.AttributeValue{":c": strSet(cid), ":next": num(p.Version + 1), ":now": str(fmtTime(now)), ":v": num(p.Version)}
+	if len(deals) > 0 {
+		expr = "ADD companyIds :c, crmDealIds :d SET version = :next, updatedAt = :now"
+		vals[":d"] = strSet(deals...)
+	}
 	if primary {
 		expr += ", primaryCompanyId = :id"
 		vals[":id"] = str(cid)
@@ -423,7 +436,14 @@ func (s *Store) DeleteProject(ctx context.Context, pid, prid string, actor clien
 				swept = true
 			}
 			if len(p.CompanyIDs) == 0 {
-				return false, s.transact(ctx, []txItem{s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil))}, nil)
+				// The deals it holds can be converted again.
+				items := []txItem{s.del(pk, "deleting = :t", map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}, failWith(nil))}
+				if p.CRM != nil {
+					for _, d := range p.CRM.DealIDs {
+						items = append(items, s.crmUnguard(pid, CRMDeal, d))
+					}
+				}
+				return false, s.transact(ctx, items, nil)
 			}
 			return true, s.leaveCompanies(ctx, pid, p, p.CompanyIDs[:min(maxStep, len(p.CompanyIDs))], actor)
 		})

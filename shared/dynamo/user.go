@@ -80,6 +80,7 @@ type userItem struct {
 	DateFormat      string            `dynamodbav:"dateFormat,omitempty"`
 	DateSeparator   string            `dynamodbav:"dateSeparator,omitempty"`
 	TimeFormat      string            `dynamodbav:"timeFormat,omitempty"`
+	CRMContactID    string            `dynamodbav:"crmContactId,omitempty"`
 	CreatedAt       string            `dynamodbav:"createdAt"`
 	UpdatedAt       string            `dynamodbav:"updatedAt"`
 	Version         int               `dynamodbav:"version"`
@@ -165,6 +166,9 @@ func userCopy(pid string, u clientele.User, pk, sk, typ, scope string, byName bo
 		CreatedAt: fmtTime(u.CreatedAt), UpdatedAt: fmtTime(u.UpdatedAt), Version: u.Version,
 		DateFormat: u.Preferences.DateFormat, DateSeparator: u.Preferences.DateSeparator, TimeFormat: u.Preferences.TimeFormat,
 	}
+	if u.CRM != nil {
+		it.CRMContactID = u.CRM.ContactID
+	}
 	if !byName {
 		it.GSI1PK, it.GSI1SK, it.GSI2PK, it.GSI2SK = scope, userSortKey(u), scope+"#"+u.Status, userSortKey(u)
 	}
@@ -193,6 +197,9 @@ func userFromItem(item map[string]types.AttributeValue) (clientele.User, error) 
 		InviteTokenHash: it.InviteTokenHash, RemindAt: parseOptTime(it.RemindAt), Delivery: fromDeliveryItem(it.Delivery),
 		CreatedAt: parseTime(it.CreatedAt), UpdatedAt: parseTime(it.UpdatedAt), Version: it.Version,
 		Projects: make([]clientele.UserProject, 0, len(it.Projects))}
+	if it.CRMContactID != "" {
+		u.CRM = &clientele.CRMLink{ContactID: it.CRMContactID}
+	}
 	for _, p := range it.Projects {
 		up := clientele.UserProject{ProjectID: p.ProjectID, RatePerHour: p.RatePerHour, CostPerHour: p.CostPerHour}
 		if p.Permissions != nil {
@@ -446,6 +453,9 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		s.put(guard, "attribute_not_exists(PK)", nil, failWith(errEmailTaken)),
 		s.update(key(companyPK(pid, u.CompanyID), skMeta), "ADD userCount :one", "attribute_exists(PK) AND attribute_not_exists(deleting)", nil,
 			map[string]types.AttributeValue{":one": num(1)}, failWith(clientele.Errorf(clientele.Conflict, "the company is being deleted"))),
+	}
+	if id := crmContactOf(u.CRM); id != "" {
+		items = append(items, s.crmGuard(pid, CRMContact, id, u.ID, clientele.ContactImported))
 	}
 	items = append(items, s.countUsers(pid, nil, &u)...)
 	if tokenHash != "" && u.InviteExpiresAt != nil {

@@ -159,6 +159,9 @@ func (s *Store) userDeletes(pid string, u clientele.User, actor clientele.Actor)
 	if u.InviteTokenHash != nil {
 		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
 	}
+	if id := crmContactOf(u.CRM); id != "" {
+		items = append(items, s.crmUnguard(pid, CRMContact, id)) // the contact can be imported again
+	}
 	items = append(items, s.countUsers(pid, &u, nil)...)
 	return items
 }

@@ -11,23 +11,20 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/dynamo"
-	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
-	"github.com/clientele/clientele/shared/logs"
-	"github.com/clientele/clientele/shared/mail"
 	"github.com/clientele/clientele/shared/pages"
 )
 
-// Option adds to a function's dependencies what only some functions need,
-// so that the others do not link it (S3, for one, adds most of a megabyte).
+// Option adds to a function's dependencies what only some functions need
+// (mail, exports, CRMs: the sub-packages sesmail, s3exports and kmscrm), so
+// that the others do not link it.
 type Option func(cfg config.Config, awsCfg aws.Config, d *api.Deps)
 
 // Build builds an API function's dependencies from its configuration.
@@ -37,12 +34,7 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
 	}
 	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
-	var mailer *mail.Mailer
-	if cfg.MailFrom != "" {
-		mailer = mail.New(mail.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom, cfg.MailConfigurationSet)
-	}
 	d := api.Deps{
-		Mailer:     mailer,
 		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
 		Cursors:    cursors,
 		Clock:      c,
@@ -56,18 +48,6 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	return d, nil
 }
 
-// Exports gives the export functions their S3 uploader and link signer.
-func Exports(cfg config.Config, awsCfg aws.Config, d *api.Deps) {
-	if cfg.ExportsBucket == "" {
-		return
-	}
-	s3c := awsclient.S3(awsCfg, cfg.S3Endpoint)
-	d.Exporter = &api.Exporter{
-		Worker: &export.Worker{Store: d.Store, Uploader: export.NewUploader(s3c), Bucket: cfg.ExportsBucket, Log: d.Log},
-		Links:  &export.Links{Presign: s3.NewPresignClient(s3c), Creds: awsCfg.Credentials, Bucket: cfg.ExportsBucket, TTL: cfg.ExportLinkTTL},
-	}
-}
-
 // Deps builds a function's dependencies from the environment; required
 // lists its required variables (config.API, config.Mail, ...).
 func Deps(ctx context.Context, getenv func(string) string, required []string, opts ...Option) (api.Deps, error) {
@@ -79,7 +59,7 @@ func Deps(ctx context.Context, getenv func(string) string, required []string, op
 	if err != nil {
 		return api.Deps{}, err
 	}
-	return Build(cfg, awsCfg, clock.System{}, logs.Logger(cfg.LogLevel), opts...)
+	return Build(cfg, awsCfg, clock.System{}, cfg.Logger(), opts...)
 }
 
 // Init builds the router of an API function from the environment.

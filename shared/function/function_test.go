@@ -10,6 +10,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/function/sesmail"
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
@@ -51,7 +52,7 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 		"portal": api.Portal, "companies": api.Companies, "projects": api.Projects, "users": api.Users,
 	} {
 		t.Run(name, func(t *testing.T) {
-			rt, err := Init(context.Background(), env(endpoint), router, config.Mail)
+			rt, err := Init(context.Background(), env(endpoint), router, config.Mail, sesmail.Option)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +68,7 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 				return "https://api.example.com"
 			}
 			return vars(k)
-		}, config.Reminders)
+		}, config.Reminders, sesmail.Option)
 		if err != nil || d.Mailer == nil || d.APIBaseURL != "https://api.example.com" {
 			t.Fatalf("deps %+v, %v", d, err)
 		}
@@ -99,19 +100,19 @@ var initFunctions = map[string]func(getenv func(string) string) error{
 		return err
 	},
 	"companies": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Companies, config.Mail)
+		_, err := Init(context.Background(), g, api.Companies, config.Mail, sesmail.Option)
 		return err
 	},
 	"projects": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Projects, config.Mail)
+		_, err := Init(context.Background(), g, api.Projects, config.Mail, sesmail.Option)
 		return err
 	},
 	"users": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Users, config.Mail)
+		_, err := Init(context.Background(), g, api.Users, config.Mail, sesmail.Option)
 		return err
 	},
 	"client": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Client, config.Mail)
+		_, err := Init(context.Background(), g, api.Client, config.Mail, sesmail.Option)
 		return err
 	},
 	"reminders": func(g func(string) string) error {
@@ -120,7 +121,7 @@ var initFunctions = map[string]func(getenv func(string) string) error{
 				return "https://api.example.com"
 			}
 			return g(k)
-		}, config.Reminders)
+		}, config.Reminders, sesmail.Option)
 		return err
 	},
 }

@@ -75,7 +75,7 @@ func benchEvent(r benchRoute) events.APIGatewayV2HTTPRequest {
 }
 
 // ours is this router with the three handlers and the functions' logger
-// (slog.JSONHandler, as shared/logs gives every function).
+// (slog.JSONHandler, as config.Logger gives every function).
 func ours(logTo io.Writer) *httpapi.Router {
 	rt := httpapi.NewRouter(slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelInfo})), nil, clock.System{})
 	rt.Handle("POST /v1/companies", httpapi.Write, func(_ context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -119,7 +119,7 @@ func RenderInvitation(inv Invitation) (Message, error) {
 	text := render(invitationText, func(s string) string { return s }, false)
 	html := render(invitationHTML, stdhtml.EscapeString, true)
 	return Message{
-		Subject: oneLine(v.Subject),
+		Subject: OneLine(v.Subject),
 		Text:    text,
 		HTML:    html,
 		Tags:    map[string]string{"template": "invitation"},

@@ -35,5 +35,5 @@ func RenderNotice(n Notice) Message {
 	}
 	text.WriteString(sign + "\n")
 	html.WriteString("<p>" + stdhtml.EscapeString(sign) + "</p></body></html>")
-	return Message{Subject: oneLine(n.Subject), Text: text.String(), HTML: html.String(), Tags: map[string]string{"template": "notice"}}
+	return Message{Subject: OneLine(n.Subject), Text: text.String(), HTML: html.String(), Tags: map[string]string{"template": "notice"}}
 }

@@ -120,7 +120,7 @@ func RenderCustomInvitation(c CustomInvitation, inv Invitation) Message {
 		values["UserName"] = inv.Email
 	}
 	plain := func(s string) string { return s }
-	subject := oneLine(c.Subject.execute(plain, func(f string) string { return values[f] }))
+	subject := OneLine(c.Subject.execute(plain, func(f string) string { return values[f] }))
 	text := c.Body.execute(plain, func(f string) string { return values[f] })
 	body := c.Body.execute(htmlText, func(f string) string {
 		v := stdhtml.EscapeString(values[f])

@@ -4,10 +4,18 @@
 // fresh starts of each (default 10), in alternating order. It prints a
 // table and, as its last line, `cold start ratio R`: the largest median
 // init of a function over the hello-world's median init.
+//
+// With -latency (make latency) it times warm invocations instead:
+// LATENCY_N (default 1,000) of each of GET /v1/companies, POST /v1/users,
+// GET /v1/me/projects and the hello-world, each function under its own
+// emulator kept running after its first (cold) invocation, every answer
+// checked. It prints Markdown table rows for the README and, as its last
+// line, `warm p50/p99 ms: companies a/b users c/d me-projects e/f hello g/h`.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -27,11 +35,16 @@ func main() {
 }
 
 func run() error {
-	runs := 10
-	if v := os.Getenv("COLDSTART_RUNS"); v != "" {
+	latency := flag.Bool("latency", false, "time LATENCY_N warm invocations of each endpoint instead of cold starts")
+	flag.Parse()
+	name, runs := "COLDSTART_RUNS", 10
+	if *latency {
+		name, runs = "LATENCY_N", 1000
+	}
+	if v := os.Getenv(name); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return fmt.Errorf("COLDSTART_RUNS must be a positive whole number, got %q", v)
+			return fmt.Errorf("%s must be a positive whole number, got %q", name, v)
 		}
 		runs = n
 	}
@@ -47,6 +60,9 @@ func run() error {
 	b, err := coldstart.Setup(ctx, dir)
 	if err != nil {
 		return err
+	}
+	if *latency {
+		return warm(ctx, b, runs)
 	}
 	fns := b.Functions
 	inits := make([][]time.Duration, len(fns))
@@ -87,6 +103,21 @@ func run() error {
 	}
 	fmt.Printf("cold start ratio %.2f\n", float64(worst)/float64(hello))
 	return nil
+}
+
+// warm times n warm invocations of each endpoint and prints the table.
+func warm(ctx context.Context, b *coldstart.Bench, n int) error {
+	fmt.Fprintf(os.Stderr, "seeding DynamoDB Local; %d warm invocations of each endpoint\n", n)
+	step := max(n/10, 1)
+	ws, err := b.Latency(ctx, n, func(round int) {
+		if round%step == 0 || round == n {
+			fmt.Fprintf(os.Stderr, "round %d of %d\n", round, n)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return coldstart.Report(os.Stdout, ws)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -56,6 +56,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	profiles := map[string]map[string]types.AttributeValue{}
 	profileGuards := map[string]map[string]types.AttributeValue{}
 	templateGuards := map[string]map[string]types.AttributeValue{}
+	crmGuards := map[string]map[string]types.AttributeValue{} // by PK
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
@@ -91,6 +92,8 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				templates[pk] = it
 			case "template_name":
 				templateGuards[pk] = it
+			case "crm_account", "crm_contact", "crm_deal":
+				crmGuards[pk] = it
 			case "company_member", "project_member", "user_name":
 				members[pk+"|"+sval(it, "SK")] = it
 			}
@@ -203,6 +206,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 			bad("project %s has primary %s that is not one of its companies", pk, primary)
 		}
 	}
+	checkCRMLinks(companies, users, projects, crmGuards, midway, portalOf, bad)
 	for _, pk := range history {
 		_, isCompany := companies[pk]
 		_, isUser := users[pk]
@@ -314,6 +318,42 @@ func checkNamed(kind string, items, guards map[string]map[string]types.Attribute
 	for pk, g := range guards {
 		if _, ok := items["P#"+portalOf(pk)+itemInfix+sval(g, idAttr)]; !ok {
 			bad("%s name guard %s points to no %s", kind, pk, kind)
+		}
+	}
+}
+
+// checkCRMLinks: every CRM link of a company, user or project has its guard
+// naming it, and every guard names an entity linked to its record (midway,
+// a half-deleted project may still hold its deals).
+func checkCRMLinks(companies, users, projects, guards map[string]map[string]types.AttributeValue, midway bool,
+	portalOf func(string) string, bad func(string, ...any)) {
+	linked := map[string]string{} // guard PK -> entity id
+	link := func(pk, kind, record string) {
+		if record != "" {
+			linked["P#"+portalOf(pk)+"#CRM"+kind+"#"+record] = strings.SplitN(pk, "#", 4)[3]
+		}
+	}
+	for pk, c := range companies {
+		link(pk, "A", sval(c, "crmAccountId"))
+	}
+	for pk, u := range users {
+		link(pk, "C", sval(u, "crmContactId"))
+	}
+	for pk, pr := range projects {
+		for _, d := range setval(pr, "crmDealIds") {
+			link(pk, "D", d)
+		}
+	}
+	holders := map[string]string{"crm_account": "companyId", "crm_contact": "userId", "crm_deal": "projectId"}
+	for gpk, id := range linked {
+		g, ok := guards[gpk]
+		if !ok || sval(g, holders[sval(g, "type")]) != id {
+			bad("%s links CRM record %s without its guard", id, gpk)
+		}
+	}
+	for gpk, g := range guards {
+		if _, ok := linked[gpk]; !ok && !midway {
+			bad("CRM guard %s names %s, which is not linked to it", gpk, sval(g, holders[sval(g, "type")]))
 		}
 	}
 }

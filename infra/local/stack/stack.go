@@ -36,8 +36,10 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/clientele/clientele/infra/dynamodblocal"
+	localcrm "github.com/clientele/clientele/infra/local/crm"
 	"github.com/clientele/clientele/infra/local/devjwt"
 	"github.com/clientele/clientele/infra/local/eventbus"
+	localkms "github.com/clientele/clientele/infra/local/kms"
 	"github.com/clientele/clientele/infra/local/mailbox"
 	"github.com/clientele/clientele/infra/template"
 	"github.com/clientele/clientele/shared/api"
@@ -48,6 +50,9 @@ import (
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/kmscrm"
+	"github.com/clientele/clientele/shared/function/s3exports"
+	"github.com/clientele/clientele/shared/function/sesmail"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
 	"github.com/clientele/clientele/shared/openapi"
@@ -74,6 +79,7 @@ var Functions = map[string]func(api.Deps) *httpapi.Router{
 	"CompaniesFunction": api.Companies,
 	"ProjectsFunction":  api.Projects,
 	"UsersFunction":     api.Users,
+	"CrmFunction":       api.CRM,
 	"ClientFunction":    api.Client,
 	"PagesFunction":     api.Pages,
 	"ExportsFunction":   api.Exports,
@@ -111,6 +117,9 @@ type Stack struct {
 	Issuer *devjwt.Issuer
 	Mail   *mailbox.Mailbox
 	Events *eventbus.Bus // the EventBridge bus the history is published to
+	CRM    *localcrm.CRM // the CRM stand-in (Zoho CRM's wire shapes)
+	CRMURL string        // its base URL: accounts server and API domain
+	KMS    *localkms.KMS // the KMS that seals CRM credentials
 	Clock  interface{ Advance(time.Duration) time.Time }
 	// Dynamo is the proxy in front of the stack's DynamoDB: request counts
 	// and fault injection.
@@ -225,12 +234,22 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.CRM = localcrm.New(clk.Now)
+	if st.CRMURL, err = st.serve(st.CRM.Handler()); err != nil {
+		return nil, err
+	}
+	st.KMS = localkms.New()
+	kmsURL, err := st.serve(st.KMS.Handler())
+	if err != nil {
+		return nil, err
+	}
 
 	// One SDK configuration for the whole process, as in a Lambda.
 	cfg := config.Config{TableName: st.Table, CursorSecret: randomSecret(), Region: "us-east-1",
 		DynamoEndpoint: dynURL, S3Endpoint: s3URL, SESEndpoint: sesURL, EventsEndpoint: eventsURL,
 		EventBus: EventBus, MailFrom: MailFrom, MailConfigurationSet: ConfigurationSet,
-		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL}
+		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL,
+		CRMKeyID: localkms.Alias, KMSEndpoint: kmsURL, CRMAllowedOrigins: []string{st.CRMURL}}
 	awsCfg, err := awsclient.Load(ctx, cfg, creds,
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
 		awsconfig.WithRetryer(func() aws.Retryer {
@@ -247,12 +266,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		defer cancel()
 		_, _ = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint).DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &cfg.TableName})
 	})
-	deps, err := function.Build(cfg, awsCfg, clk, log, function.Exports)
+	deps, err := function.Build(cfg, awsCfg, clk, log, sesmail.Option, s3exports.Option, kmscrm.Option)
 	if err != nil {
 		return nil, err
 	}
 	st.Store, st.deps, st.DynamoURL = deps.Store, deps, dynURL
-	st.S3 = awsclient.S3(awsCfg, cfg.S3Endpoint)
+	st.S3 = s3exports.Client(awsCfg, cfg.S3Endpoint)
 	st.publisher = publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, log)
 	st.publisher.Backoff = func(int) time.Duration { return 0 } // the stack's poller paces retries
 	st.feedback = &feedback.Handler{Store: deps.Store, Log: log}
@@ -355,6 +374,7 @@ func (st *Stack) mux(gw http.Handler) http.Handler {
 	m.Handle("GET /_local/mail", st.Mail.PageHandler())
 	m.Handle("GET /_local/mail.json", st.Mail.JSONHandler())
 	m.Handle("GET /_local/events", st.Events.JSONHandler())
+	m.Handle("GET /_local/crm", st.CRM.DescribeHandler(func(*http.Request) string { return st.CRMURL }))
 	m.HandleFunc("POST /_local/mail/{messageId}/{kind}", st.mailFeedback)
 	m.HandleFunc("GET /_local/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -612,7 +612,7 @@ func (st *Stack) S3Calls() int64 { return st.s3Calls.Load() }
 
 // ExportWorker is the export worker the stack delivers to, for tests to
 // tune (its page size) before any export runs.
-func (st *Stack) ExportWorker() *export.Worker { return st.deps.Exporter.Worker }
+func (st *Stack) ExportWorker() *export.Worker { return st.deps.Exporter.Worker.(*export.Worker) }
 
 // invoke runs a Lambda handler on ev through the runtime's JSON encoding,
 // as Lambda invokes it: what the handler sees is what it would see on AWS.

@@ -1,0 +1,235 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/crm"
+	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/httpapi"
+)
+
+// CRMs is how the crm function reaches the portals' CRMs.
+type CRMs struct {
+	Sealer Sealer // the credentials at rest
+	// Connect builds the connector of a portal's credentials.
+	Connect func(crm.Credentials) (crm.Connector, error)
+	// Origins are URLs allowed beyond the providers' own (the local
+	// stand-in), from CRM_ALLOWED_ORIGINS.
+	Origins []string
+}
+
+// CRM is the router of the crm function: the only function that reads the
+// credentials or calls a CRM (owner and admin only, reads too).
+func CRM(d Deps) *httpapi.Router {
+	rt := d.router()
+	rt.Handle("PUT /v1/portal/crm", httpapi.Write, d.connectCRM)
+	rt.Handle("GET /v1/portal/crm", httpapi.Write, d.getCRM)
+	rt.Handle("DELETE /v1/portal/crm", httpapi.Write, d.disconnectCRM)
+	rt.Handle("GET /v1/crm/contacts", httpapi.Write, d.crmContacts)
+	rt.HandleLocked("POST /v1/crm/imports", httpapi.Write, d.importContacts)
+	rt.HandleLocked("POST /v1/crm/deals/{dealId}/convert", httpapi.Write, d.convertDeal)
+	return rt
+}
+
+// crmView is the one rule of who sees CRM links: owners and admins. Every
+// user, company and project answered passes through it (page does it for
+// lists); history, exports and events never carry the links.
+func crmView[T any](r *httpapi.Request, v T) T {
+	if r.Principal.CanWrite() {
+		return v
+	}
+	if h, ok := any(v).(interface{ WithoutCRM() T }); ok {
+		return h.WithoutCRM()
+	}
+	return v
+}
+
+// Sealer encrypts a portal's secrets at rest (KMS: package seal). Open's
+// errors are Unavailable, or wrap clientele.ErrSecretUnreadable.
+type Sealer interface {
+	Seal(ctx context.Context, portalID string, plaintext []byte) ([]byte, error)
+	Open(ctx context.Context, portalID string, ciphertext []byte) ([]byte, error)
+}
+
+// crmSecrets is what the sealed blob holds.
+type crmSecrets struct {
+	ClientSecret string `json:"clientSecret"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+// crmError turns a connector's or the sealer's failure into the caller's
+// problem; stored says whether the credentials are the portal's stored
+// ones (a refusal then means reconnecting) or the request's (a 400).
+func crmError(err error, stored bool) error {
+	if err == nil {
+		return nil
+	}
+	disconnected := &clientele.Error{Code: clientele.Conflict, Kind: "crm-disconnected", Err: err,
+		Message: "the CRM refused the portal's stored credentials (revoked or out of scope); PUT /v1/portal/crm to connect again"}
+	if u, ok := errors.AsType[*crm.Unavailable](err); ok {
+		return &clientele.Error{Code: clientele.Unavailable, Kind: "crm-unavailable", RetryAfter: u.RetryAfter, Err: err,
+			Message: "the CRM is unavailable (" + u.Reason + "); retry after " + strconv.Itoa(int(u.RetryAfter.Seconds())) + " s"}
+	}
+	switch {
+	case errors.Is(err, clientele.ErrSecretUnreadable):
+		disconnected.Message = "the portal's stored CRM credentials cannot be read; PUT /v1/portal/crm to connect again"
+		return disconnected
+	case errors.Is(err, crm.ErrNotFound):
+		return clientele.Wrap(clientele.NotFound, err, "no such record in the CRM")
+	case errors.Is(err, crm.ErrQueryTooShort):
+		return &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields", Err: err,
+			Fields: []clientele.FieldError{{Field: "q", Message: "must be at least " + strconv.Itoa(crm.MinQuery) + " characters"}}}
+	case (errors.Is(err, crm.ErrBadCredentials) || errors.Is(err, crm.ErrUnauthorized)) && stored:
+		return disconnected
+	case errors.Is(err, crm.ErrBadCredentials), errors.Is(err, crm.ErrUnauthorized):
+		return &clientele.Error{Code: clientele.Invalid, Err: err, Message: "the CRM refused the credentials: " + err.Error(),
+			Fields: []clientele.FieldError{{Field: "refreshToken", Message: "was refused by the CRM's token exchange, with clientId and clientSecret"}}}
+	}
+	return err
+}
+
+func (d Deps) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var in clientele.CRMConnectionInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	in, err = in.Validate()
+	if err != nil {
+		return nil, err
+	}
+	creds := crm.Credentials{Provider: in.Provider, APIDomain: in.APIDomain, AccountsURL: in.AccountsURL,
+		ClientID: in.ClientID, ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken}
+	if err := crm.CheckOrigins(creds, d.CRMs.Origins); err != nil {
+		if oe, ok := errors.AsType[*crm.OriginError](err); ok {
+			return nil, clientele.Fields{{Field: oe.Field, Message: oe.Msg}}.Err()
+		}
+		return nil, err
+	}
+	conn, err := d.CRMs.Connect(creds)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Verify(ctx); err != nil {
+		return nil, crmError(err, false)
+	}
+	secrets, _ := json.Marshal(crmSecrets{ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken})
+	pid := r.Principal.PortalID
+	sealed, err := d.CRMs.Sealer.Seal(ctx, pid, secrets)
+	if err != nil {
+		return nil, crmError(err, true)
+	}
+	c := clientele.CRMConnection{Provider: in.Provider, APIDomain: in.APIDomain, AccountsURL: in.AccountsURL,
+		ClientID: in.ClientID, Status: clientele.Connected, ConnectedAt: d.Store.Now(), Sealed: sealed}
+	c, err = d.Store.PutCRMConnection(ctx, pid, c, func(cur *clientele.CRMConnection) error {
+		if cur == nil {
+			return pre.Check(0) // no connection matches no ETag
+		}
+		return pre.Check(cur.Version)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, c), c.Version), nil
+}
+
+func (d Deps) getCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	c, err := d.Store.GetCRMConnection(ctx, r.Principal.PortalID)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, c), c.Version), nil
+}
+
+func (d Deps) disconnectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	err = d.Store.DeleteCRMConnection(ctx, r.Principal.PortalID, func(c clientele.CRMConnection) error { return pre.Check(c.Version) })
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// connector opens the portal's stored credentials and returns its CRM.
+func (d Deps) connector(ctx context.Context, pid string) (crm.Connector, error) {
+	c, err := d.Store.GetCRMConnection(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := d.CRMs.Sealer.Open(ctx, pid, c.Sealed)
+	if err != nil {
+		return nil, crmError(err, true)
+	}
+	var s crmSecrets
+	if err := json.Unmarshal(plain, &s); err != nil {
+		return nil, crmError(clientele.ErrSecretUnreadable, true)
+	}
+	return d.CRMs.Connect(crm.Credentials{Provider: c.Provider, APIDomain: c.APIDomain, AccountsURL: c.AccountsURL,
+		ClientID: c.ClientID, ClientSecret: s.ClientSecret, RefreshToken: s.RefreshToken})
+}
+
+// CRMContact is a CRM contact as listed, with the user imported from it.
+type CRMContact struct {
+	CRMID       string  `json:"crmId"`
+	Email       string  `json:"email"`
+	Name        string  `json:"name"`
+	AccountID   string  `json:"accountId"`
+	AccountName string  `json:"accountName"`
+	UserID      *string `json:"userId"`
+}
+
+// crmContacts lists the CRM's contacts, from as many CRM pages as a page
+// of ours takes, each with the user imported from it (one BatchGetItem).
+func (d Deps) crmContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	q := r.Query("q")
+	query := queryKey("crm-contacts", q)
+	limit, start, err := listArgs(d, r, query)
+	if err != nil {
+		return nil, err
+	}
+	var from crm.Position
+	if start != nil {
+		from.Page, _ = strconv.Atoi(start["page"])
+		from.Offset, _ = strconv.Atoi(start["offset"])
+	}
+	pid := r.Principal.PortalID
+	conn, err := d.connector(ctx, pid)
+	if err != nil {
+		return nil, err
+	}
+	contacts, next, err := crm.ListContacts(ctx, conn, q, from, limit)
+	if err != nil {
+		return nil, crmError(err, true)
+	}
+	ids := make([]string, len(contacts))
+	for i, c := range contacts {
+		ids[i] = c.ID
+	}
+	users, err := d.Store.CRMHolders(ctx, pid, dynamo.CRMContact, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := List[CRMContact]{Items: make([]CRMContact, len(contacts))}
+	for i, c := range contacts {
+		out.Items[i] = CRMContact{CRMID: c.ID, Email: c.Email, Name: c.Name, AccountID: c.AccountID, AccountName: c.AccountName}
+		if uid, ok := users[c.ID]; ok {
+			out.Items[i].UserID = &uid
+		}
+	}
+	if next != nil {
+		cur := d.Cursors.Seal(pid, query, map[string]string{"page": strconv.Itoa(next.Page), "offset": strconv.Itoa(next.Offset)})
+		out.NextCursor = &cur
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
+}

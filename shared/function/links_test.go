@@ -1,0 +1,59 @@
+package function_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestLinks: each function links the AWS services it calls and no other
+// (SES only where mail is sent, S3 only in the export functions, KMS only
+// in the crm function), as `go list -deps` sees its main package.
+func TestLinks(t *testing.T) {
+	want := map[string][]string{
+		"client":       {"dynamodb", "sesv2"},
+		"companies":    {"dynamodb", "sesv2"},
+		"crm":          {"dynamodb", "kms", "sesv2"},
+		"events":       {"dynamodb", "eventbridge"}, // dynamodb: the stream image decoder
+		"exports":      {"dynamodb", "s3"},
+		"exportworker": {"dynamodb", "s3"},
+		"mailfeedback": {"dynamodb"},
+		"pages":        {"dynamodb", "sesv2"},
+		"portal":       {"dynamodb"},
+		"projects":     {"dynamodb", "sesv2"},
+		"reminders":    {"dynamodb", "sesv2"},
+		"users":        {"dynamodb", "sesv2"},
+	}
+	mains, err := filepath.Glob("../../functions/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mains) != len(want) {
+		t.Errorf("%d functions, %d in this table", len(mains), len(want))
+	}
+	const service = "github.com/aws/aws-sdk-go-v2/service/"
+	// The SDK's default credential chain (config.LoadDefaultConfig) links
+	// these everywhere; they are called only where configured.
+	credentials := []string{"signin", "sso", "ssooidc", "sts"}
+	for _, dir := range mains {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", "./"+dir).Output()
+			if err != nil {
+				t.Fatalf("go list: %v", err)
+			}
+			var got []string
+			for _, pkg := range strings.Fields(string(out)) {
+				if s, ok := strings.CutPrefix(pkg, service); ok && !strings.Contains(s, "/") && !slices.Contains(credentials, s) {
+					got = append(got, s)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want[name]) {
+				t.Errorf("links %v, want %v", got, want[name])
+			}
+		})
+	}
+}
