@@ -23,6 +23,20 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// Reset empties the buffer.
+func (b *lockedBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// Bytes is a copy of what the buffer holds.
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
 func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -158,4 +172,19 @@ func TestClientSessionIsolation(t *testing.T) {
 	// Staff tokens never open client routes, and a client session never a staff route.
 	want(t, e.call("GET", "/v1/me", e.owner, nil), 401)
 	want(t, e.call("GET", "/v1/users/"+aID, a, nil), 401)
+}
+
+// TestRequestLogTimesDynamoDB: the request line says how long the request
+// spent in DynamoDB (ddb_ms, its share of latency_ms) beside how many
+// requests it made.
+func TestRequestLogTimesDynamoDB(t *testing.T) {
+	var logs lockedBuffer
+	e := newEnvLog(t, io.MultiWriter(&logs, testLog(t)))
+	e.createCompany("Timed Co")
+	logs.Reset()
+	want(t, e.call("GET", "/v1/companies", e.owner, nil), 200)
+	latency, ddb, ok := requestLine(logs.Bytes())
+	if !ok || ddb <= 0 || ddb > latency || !strings.Contains(logs.String(), `"ddb_requests":1`) {
+		t.Fatalf("request line: ddb_ms %v of latency_ms %v: %s", ddb, latency, logs.String())
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -49,8 +50,20 @@ func DynamoDB(cfg aws.Config, endpoint string) *dynamodb.Client {
 }
 
 // countAttempts counts every HTTP attempt (retries included) on the
-// request's context, for the request log and the request-budget tests.
+// request's context, and the time each operation takes in the SDK, from
+// serializing the input to decoding the answer, retries included: what the
+// request log reports as ddb_requests and ddb_ms.
 func countAttempts(stack *middleware.Stack) error {
+	err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("TimeOperation",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			start := time.Now()
+			out, md, err := next.HandleInitialize(ctx, in)
+			calls.Spend(ctx, time.Since(start))
+			return out, md, err
+		}), middleware.Before)
+	if err != nil {
+		return err
+	}
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("CountAttempts",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 			calls.Add(ctx)

@@ -11,9 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-// MaxLinkTTL is the longest a SigV4 presigned URL can live.
-const MaxLinkTTL = 7 * 24 * time.Hour
-
 // Links issues download links of finished exports.
 type Links struct {
 	Presign *s3.PresignClient

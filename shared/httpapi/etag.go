@@ -46,9 +46,6 @@ func ParseIfMatch(h string) (Precondition, error) {
 	return p, nil
 }
 
-// Present reports whether the request had an If-Match header.
-func (p Precondition) Present() bool { return p.present }
-
 // Check returns a PreconditionFailed error unless version satisfies p.
 func (p Precondition) Check(version int) error {
 	if !p.present || p.any {

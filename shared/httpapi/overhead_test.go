@@ -201,7 +201,7 @@ func proxied(logTo io.Writer) *httpadapter.HandlerAdapterV2 {
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", ctx.RequestID), slog.String("route", ctx.RouteKey),
 			slog.Int("status", sw.status), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.Int64("ddb_requests", 0), slog.String("portal", portal))
+			slog.Int64("ddb_requests", 0), slog.Float64("ddb_ms", 0), slog.String("portal", portal))
 	})
 	return httpadapter.NewV2(logged)
 }

@@ -277,17 +277,18 @@ func hash(parts ...string) string {
 
 // logRequest writes the one line per request: never a body, token or email.
 func (rt *Router) logRequest(ctx context.Context, r *Request, status int, err error, d time.Duration) {
-	level, attrs := slog.LevelInfo, [7]slog.Attr{
+	level, attrs := slog.LevelInfo, [8]slog.Attr{
 		slog.String("request_id", r.ID),
 		slog.String("route", r.Event.RouteKey),
 		slog.Int("status", status),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000),
 		slog.Int64("ddb_requests", calls.Count(ctx)),
+		slog.Float64("ddb_ms", float64(calls.Spent(ctx).Microseconds())/1000),
 		slog.String("portal", r.Principal.PortalID),
 	}
-	n := 6
+	n := 7
 	if status >= 500 {
-		level, attrs[6], n = slog.LevelError, slog.String("error", fmt.Sprint(err)), 7
+		level, attrs[7], n = slog.LevelError, slog.String("error", fmt.Sprint(err)), 8
 	}
 	// A record handed to the handler directly, as slog's own Logger would
 	// but without its runtime.Callers: the line has no source position.

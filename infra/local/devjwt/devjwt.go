@@ -88,9 +88,6 @@ func NewIssuer(key *rsa.PrivateKey, issuer, audience string, now func() time.Tim
 	return &Issuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:8]), issuer: issuer, audience: audience, now: now}
 }
 
-// IssuerURL is the iss of the tokens.
-func (i *Issuer) IssuerURL() string { return i.issuer }
-
 // Audience is the aud of the tokens.
 func (i *Issuer) Audience() string { return i.audience }
 
