@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -20,7 +19,7 @@ func main() {
 	if err != nil {
 		exit(err)
 	}
-	awsCfg, err := awsclient.Load(context.Background(), cfg)
+	awsCfg, err := awsclient.Load(cfg)
 	if err != nil {
 		exit(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
@@ -25,18 +25,21 @@ var loads atomic.Int64
 // Loads returns how many times this process has built an SDK configuration.
 func Loads() int64 { return loads.Load() }
 
-// Load builds the SDK configuration. It makes no network call: credentials
-// resolve lazily on the first request.
-func Load(ctx context.Context, c config.Config, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+// Load builds a function's SDK configuration from what Lambda sets in its
+// environment: the region and the execution role's credentials. It does
+// not use the SDK's default loader (config.LoadDefaultConfig), whose shared
+// files, SSO, STS and instance-metadata providers a Lambda never uses and
+// whose packages every cold start would initialise (about 0.5 ms). It makes
+// no network call.
+func Load(c config.Config) (aws.Config, error) {
 	loads.Add(1)
-	if c.Region != "" {
-		opts = append(opts, awsconfig.WithRegion(c.Region))
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return aws.Config{}, fmt.Errorf("load AWS config: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (Lambda sets them to the execution role's credentials)")
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return cfg, fmt.Errorf("load AWS config: %w", err)
-	}
-	return cfg, nil
+	return aws.Config{
+		Region:      c.Region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)),
+	}, nil
 }
 
 // DynamoDB returns a DynamoDB client; endpoint overrides the AWS endpoint.

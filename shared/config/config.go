@@ -37,6 +37,10 @@ type Config struct {
 	// CRMAllowedOrigins is CRM_ALLOWED_ORIGINS (comma-separated): CRM URLs
 	// allowed beside the providers' own data centres (the local stand-in).
 	CRMAllowedOrigins []string
+	// The execution role's credentials, as Lambda sets them.
+	AccessKeyID     string // AWS_ACCESS_KEY_ID
+	SecretAccessKey string // AWS_SECRET_ACCESS_KEY
+	SessionToken    string // AWS_SESSION_TOKEN
 }
 
 // DefaultExportLinkTTL is the life of a download link unless configured.
@@ -62,6 +66,9 @@ func Load(getenv func(string) string, required ...string) (Config, error) {
 		ExportLinkTTL:        DefaultExportLinkTTL,
 		CRMKeyID:             getenv("CRM_KMS_KEY_ID"),
 		KMSEndpoint:          getenv("KMS_ENDPOINT"),
+		AccessKeyID:          getenv("AWS_ACCESS_KEY_ID"),
+		SecretAccessKey:      getenv("AWS_SECRET_ACCESS_KEY"),
+		SessionToken:         getenv("AWS_SESSION_TOKEN"),
 	}
 	for o := range strings.SplitSeq(getenv("CRM_ALLOWED_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

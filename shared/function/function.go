@@ -55,7 +55,7 @@ func Deps(ctx context.Context, getenv func(string) string, required []string, op
 	if err != nil {
 		return api.Deps{}, err
 	}
-	awsCfg, err := awsclient.Load(ctx, cfg)
+	awsCfg, err := awsclient.Load(cfg)
 	if err != nil {
 		return api.Deps{}, err
 	}

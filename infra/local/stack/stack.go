@@ -250,13 +250,15 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		EventBus: EventBus, MailFrom: MailFrom, MailConfigurationSet: ConfigurationSet,
 		ExportsBucket: Bucket, ExportLinkTTL: config.DefaultExportLinkTTL,
 		CRMKeyID: localkms.Alias, KMSEndpoint: kmsURL, CRMAllowedOrigins: []string{st.CRMURL}}
-	awsCfg, err := awsclient.Load(ctx, cfg, creds,
+	// The SDK's default loader, unlike a function's (awsclient.Load): another
+	// DynamoDB may need the environment's profile or SSO credentials.
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, creds, awsconfig.WithRegion(cfg.Region),
 		// Production's retry policy (3 attempts), with loopback-sized backoff.
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 20 * time.Millisecond })
 		}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	if err = createResources(ctx, tmpl, awsCfg, cfg); err != nil {
 		return nil, err
