@@ -126,6 +126,13 @@ func TestRequestBudget(t *testing.T) {
 	customProfile := e.call("POST", "/v1/profiles", e.owner, map[string]any{"name": "Budget custom", "permissions": map[string]any{"tasks": []string{"view"}}}).String("id")
 	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "budget-custom@example.com", "companyId": c1, "projectIds": []string{p1}, "profileId": customProfile}), 201)
 	customSession := e.call("POST", "/v1/invites/"+inviteTokenOf(e, "budget-custom@example.com")+"/accept", "", map[string]any{"password": "budget password"}).String("token")
+	// A client holding two roles besides that profile.
+	var roles []string
+	for _, name := range []string{"Budget editor", "Budget commenter"} {
+		roles = append(roles, e.call("POST", "/v1/roles", e.owner, map[string]any{"name": name, "permissions": map[string]any{"issues": []string{"comment"}}}).String("id"))
+	}
+	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "budget-roles@example.com", "companyId": c1, "projectIds": []string{p1}, "profileId": customProfile, "roleIds": roles}), 201)
+	rolesSession := e.call("POST", "/v1/invites/"+inviteTokenOf(e, "budget-roles@example.com")+"/accept", "", map[string]any{"password": "budget password"}).String("token")
 	grouped := e.createCompany("Budget grouped", map[string]any{"createUserGroup": true})
 	rows = append(rows,
 		budget{"POST /v1/users (one address, with portal access)", "TransactGetItems(portal, company, projects) + TransactWriteItems(Put user, Put email guard, Update company count, Update portal seats, Put invite, Put history, Put+ConditionCheck per project) + SES SendEmail", 2, 6, 46, func(e *env) resp {
@@ -192,6 +199,13 @@ func TestRequestBudget(t *testing.T) {
 		}},
 		budget{"DELETE /v1/projects/{projectId}/users/{userId}/permissions", "GetItem(user) + GetItem(profile, custom only) + TransactWriteItems(Put user, copies, history)", 2, 1, 38, func(e *env) resp {
 			return e.call("DELETE", "/v1/projects/"+p1+"/users/"+u3+"/permissions", e.owner, nil)
+		}},
+		budget{"GET /v1/me/projects (a user on a custom profile, with 2 roles)", "as on a custom profile: the roles are read in the same TransactGetItems as the projects and the profile, so roles cost no request", 3, 13, 0, func(e *env) resp {
+			r := e.call("GET", "/v1/me/projects", rolesSession, nil)
+			if items := r.JSON()["items"].([]any); len(items) != 1 || fmt.Sprint(items[0].(map[string]any)["permissions"]) != "map[issues:[comment] tasks:[view]]" {
+				t.Fatalf("me/projects %s", r.Body)
+			}
+			return r
 		}},
 		budget{"GET /v1/me/projects (a user on a custom profile)", "GetItem(session) + TransactGetItems(user, credential epoch) + TransactGetItems(the user's projects + the profile, when a project has no customization): the permissions of every project in that one request", 3, 9, 0, func(e *env) resp {
 			r := e.call("GET", "/v1/me/projects", customSession, nil)
@@ -293,7 +307,7 @@ func TestRequestBudget(t *testing.T) {
 			exportID = r.String("id")
 			return r
 		}},
-		budget{"Export worker (one delivery, up to 500 users)", "UpdateItem(claim) + Query(GSI1 profiles), Query(GSI1 companies) and Query(GSI1 projects) per 200 + Query(GSI1 users) and UpdateItem(rowsWritten) per 500 users (per project file by project) + UpdateItem(ready); S3: multipart upload per 5 MiB part", 7, 2.5, 6, func(e *env) resp {
+		budget{"Export worker (one delivery, up to 500 users)", "UpdateItem(claim) + Query(GSI1 profiles), Query(GSI1 roles), Query(GSI1 companies) and Query(GSI1 projects) per 200 + Query(GSI1 users) and UpdateItem(rowsWritten) per 500 users (per project file by project) + UpdateItem(ready); S3: multipart upload per 5 MiB part", 8, 3, 6, func(e *env) resp {
 			if err := e.st.InvokeExportWorker(context.Background(), e.jobEvent(exportID)); err != nil {
 				t.Fatal(err)
 			}

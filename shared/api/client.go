@@ -501,7 +501,7 @@ func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		return nil, err
 	}
 	// The projects and, if needed, the profile: one request.
-	projects, profile, err := d.Store.UserProjects(ctx, pid, me)
+	projects, base, err := d.Store.UserProjects(ctx, pid, me)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +512,7 @@ func (d Deps) myProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 			continue
 		}
 		out.Items = append(out.Items, MyProject{ProjectID: p.ID, Name: p.Name, RatePerHour: up.RatePerHour,
-			Permissions: clientele.Effective(profile, up), CustomizedPermissions: up.Permissions != nil})
+			Permissions: clientele.Effective(base, up), CustomizedPermissions: up.Permissions != nil})
 	}
 	return httpapi.JSON(200, out), nil
 }

@@ -22,6 +22,19 @@ import (
 func TestProblemDetails(t *testing.T) {
 	e := newEnv(t)
 	big := `{"name":"` + strings.Repeat("a", 1<<20) + `"}`
+	// A role and a user of a company, for the role cases.
+	co := e.createCompany("Problem co")
+	roleRes := e.call("POST", "/v1/roles", e.owner, map[string]any{"name": "Problem role", "permissions": map[string]any{"tasks": []string{"view"}}})
+	want(t, roleRes, 201)
+	role := roleRes.String("id")
+	userRes := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "problem@example.com", "companyId": co})
+	want(t, userRes, 201)
+	user := userRes.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+	var elevenRoles []string
+	for i := range 11 {
+		elevenRoles = append(elevenRoles, fmt.Sprintf("01JBZZZZZZZZZZZZZZZZZZZZ%02d", i))
+	}
+	unknownRole := "01JBZZZZZZZZZZZZZZZZZZZZZZ"
 	tests := []struct {
 		name        string
 		method      string
@@ -54,6 +67,30 @@ func TestProblemDetails(t *testing.T) {
 		{"deal conversion projectId with name", "POST", "/v1/crm/deals/4150868000000000001/convert", map[string]any{"projectId": "01JBZZZZZZZZZZZZZZZZZZZZZZ", "name": "x"}, "", 400, []string{"projectId"}},
 		{"bad crm contacts limit", "GET", "/v1/crm/contacts?limit=500", nil, "", 400, []string{"limit"}},
 		{"crm not connected", "GET", "/v1/crm/contacts", nil, "", 404, nil},
+		// Roles.
+		{"role without permissions", "POST", "/v1/roles", map[string]any{"name": "R"}, "", 400, []string{"permissions"}},
+		{"role without name", "POST", "/v1/roles", map[string]any{"permissions": map[string]any{}}, "", 400, []string{"name"}},
+		{"role unknown module", "POST", "/v1/roles", map[string]any{"name": "R", "permissions": map[string]any{"payroll": []string{"view"}}}, "", 400, []string{"permissions.payroll"}},
+		{"role unknown action", "POST", "/v1/roles", map[string]any{"name": "R", "permissions": map[string]any{"tasks": []string{"view", "fly"}}}, "", 400, []string{"permissions.tasks[1]"}},
+		{"role unknown field", "POST", "/v1/roles", map[string]any{"name": "R", "permissions": map[string]any{}, "colour": "red"}, "", 400, []string{"colour"}},
+		{"role not JSON", "POST", "/v1/roles", "name=R", "text/plain", 415, nil},
+		{"role patch null name", "PATCH", "/v1/roles/" + role, map[string]any{"name": nil}, "", 400, []string{"name"}},
+		{"role patch null permissions", "PATCH", "/v1/roles/" + role, map[string]any{"permissions": nil}, "", 400, []string{"permissions"}},
+		{"role patch unknown action", "PATCH", "/v1/roles/" + role, map[string]any{"permissions": map[string]any{"issues": []string{"own"}}}, "", 400, []string{"permissions.issues[0]"}},
+		{"role patch unknown field", "PATCH", "/v1/roles/" + role, map[string]any{"userCount": 0}, "", 400, []string{"userCount"}},
+		{"bad roles limit", "GET", "/v1/roles?limit=500", nil, "", 400, []string{"limit"}},
+		{"unknown role", "GET", "/v1/roles/" + unknownRole, nil, "", 404, nil},
+		{"malformed role id", "GET", "/v1/roles/not-an-id", nil, "", 404, nil},
+		{"patch unknown role", "PATCH", "/v1/roles/" + unknownRole, map[string]any{"name": "X"}, "", 404, nil},
+		{"delete unknown role", "DELETE", "/v1/roles/" + unknownRole, nil, "", 404, nil},
+		{"too many roleIds", "POST", "/v1/users", map[string]any{"emails": "r1@example.com", "companyId": co, "roleIds": elevenRoles}, "", 400, []string{"roleIds"}},
+		{"bad and repeated roleIds", "POST", "/v1/users", map[string]any{"emails": "r2@example.com", "companyId": co, "roleIds": []string{"x", role, role}}, "", 400, []string{"roleIds[0]", "roleIds[2]"}},
+		{"null roleIds", "PATCH", "/v1/users/" + user, map[string]any{"roleIds": nil}, "", 400, []string{"roleIds"}},
+		{"too many roleIds on a user", "PATCH", "/v1/users/" + user, map[string]any{"roleIds": elevenRoles}, "", 400, []string{"roleIds"}},
+		{"bad roleIds on a user", "PATCH", "/v1/users/" + user, map[string]any{"roleIds": []string{role, "not an id"}}, "", 400, []string{"roleIds[1]"}},
+		{"bad roleId filter", "GET", "/v1/users?roleId=x", nil, "", 400, []string{"roleId"}},
+		{"roleId with q", "GET", "/v1/users?roleId=" + role + "&q=a", nil, "", 400, []string{"roleId"}},
+		{"roleId with companyId", "GET", "/v1/users?roleId=" + role + "&companyId=" + co, nil, "", 400, []string{"roleId"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +153,12 @@ func TestRoles(t *testing.T) {
 	e.connectCRM()
 	contact := map[string]any{"contactIds": []string{e.contact("alice@acme.example").ID}}
 	convert := "/v1/crm/deals/" + e.deal("Acme website relaunch").ID + "/convert"
+	newRole := func(name string) string {
+		r := e.call("POST", "/v1/roles", e.owner, map[string]any{"name": name, "permissions": map[string]any{"issues": []string{"view"}}})
+		want(t, r, 201)
+		return r.String("id")
+	}
+	role, unused := newRole("Reviewer"), newRole("Unused")
 	tests := []struct {
 		role   string
 		method string
@@ -151,6 +194,19 @@ func TestRoles(t *testing.T) {
 		{"admin", "POST", convert, nil, 201},
 		{"owner", "GET", "/v1/crm/contacts", nil, 200},
 		{"admin", "DELETE", "/v1/portal/crm", nil, 204},
+		// Roles: any staff role reads, owners and admins write.
+		{"member", "GET", "/v1/roles", nil, 200},
+		{"member", "GET", "/v1/roles/" + role, nil, 200},
+		{"member", "POST", "/v1/roles", map[string]any{"name": "By member", "permissions": map[string]any{}}, 403},
+		{"member", "PATCH", "/v1/roles/" + role, map[string]any{"name": "M"}, 403},
+		{"member", "DELETE", "/v1/roles/" + unused, nil, 403},
+		{"guest", "GET", "/v1/roles", nil, 403},
+		{"guest", "GET", "/v1/roles/" + role, nil, 403},
+		{"guest", "DELETE", "/v1/roles/" + unused, nil, 403},
+		{"admin", "GET", "/v1/roles", nil, 200},
+		{"admin", "POST", "/v1/roles", map[string]any{"name": "By admin", "permissions": map[string]any{"tasks": []string{"view"}}}, 201},
+		{"admin", "PATCH", "/v1/roles/" + role, map[string]any{"name": "Renamed by admin"}, 200},
+		{"owner", "DELETE", "/v1/roles/" + unused, nil, 204},
 	}
 	for _, tt := range tests {
 		t.Run(tt.role+" "+tt.method+" "+tt.path, func(t *testing.T) {
@@ -164,6 +220,14 @@ func TestRoles(t *testing.T) {
 	}
 	if n := e.countAll("/v1/projects", e.owner); n != 2 {
 		t.Errorf("%d projects after one admin conversion and one owner create", n)
+	}
+	// Nor on the roles: the admin's rename stands, the admin's create and
+	// the owner's delete leave two.
+	if r := e.call("GET", "/v1/roles/"+role, e.owner, nil); r.Status != 200 || r.String("name") != "Renamed by admin" || r.JSON()["version"] != float64(2) {
+		t.Errorf("role after the member's refused patch: %d %s", r.Status, r.Body)
+	}
+	if n := e.countAll("/v1/roles", e.owner); n != 2 {
+		t.Errorf("%d roles after one admin create and one owner delete, want 2", n)
 	}
 }
 
@@ -249,7 +313,11 @@ func TestAuthentication(t *testing.T) {
 		}
 		path := strings.NewReplacer("{companyId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{projectId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ",
 			"{userId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{profileId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{templateId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ",
-			"{exportId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{dealId}", "4150868000000000001").Replace(r.Path)
+			"{exportId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{roleId}", "01JBZZZZZZZZZZZZZZZZZZZZZZ", "{dealId}", "4150868000000000001").Replace(r.Path)
+		if strings.Contains(path, "{") {
+			t.Errorf("route %s: a path parameter this test does not fill", r.Key())
+			continue
+		}
 		t.Run("every route/"+r.Key(), func(t *testing.T) {
 			for _, tok := range []string{"", forgedTok} {
 				res := e.call(r.Method, path, tok, nil)
@@ -405,7 +473,10 @@ func TestTenantIsolation(t *testing.T) {
 	e := newEnv(t)
 	cid := e.createCompany("Tenant A company")
 	pid := e.createProject("Tenant A project", map[string]any{"companyIds": []string{cid}, "billing": "staff_hours"})
-	ur := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "a@tenant.example", "companyId": cid, "projectIds": []string{pid}})
+	rr := e.call("POST", "/v1/roles", e.owner, map[string]any{"name": "Tenant A role", "permissions": map[string]any{"issues": []string{"view"}}})
+	want(t, rr, 201)
+	rid := rr.String("id")
+	ur := e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "a@tenant.example", "companyId": cid, "projectIds": []string{pid}, "roleIds": []string{rid}})
 	want(t, ur, 201)
 	uid := ur.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
 	// A's CRM: connected, a contact imported, a deal converted.
@@ -424,6 +495,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PATCH /v1/companies/{companyId}":                                map[string]any{"name": "hijacked"},
 		"PATCH /v1/projects/{projectId}":                                 map[string]any{"name": "hijacked"},
 		"PATCH /v1/users/{userId}":                                       map[string]any{"name": "hijacked"},
+		"PATCH /v1/roles/{roleId}":                                       map[string]any{"name": "hijacked", "permissions": map[string]any{}},
 		"PUT /v1/projects/{projectId}/primary-company":                   map[string]any{"companyId": cid},
 		"POST /v1/projects/{projectId}/companies":                        map[string]any{"companyId": cid},
 		"POST /v1/projects/{projectId}/users":                            map[string]any{"userIds": []string{uid}},
@@ -435,7 +507,7 @@ func TestTenantIsolation(t *testing.T) {
 		if !strings.Contains(r.Path, "{") {
 			continue // collection routes: checked below
 		}
-		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid, "{userId}", uid, "{dealId}", deal.ID).Replace(r.Path)
+		path := strings.NewReplacer("{companyId}", cid, "{projectId}", pid, "{userId}", uid, "{roleId}", rid, "{dealId}", deal.ID).Replace(r.Path)
 		t.Run(r.Key(), func(t *testing.T) {
 			want(t, e.call(r.Method, path, b, bodies[r.Key()]), 404)
 		})
@@ -501,6 +573,48 @@ func TestTenantIsolation(t *testing.T) {
 	want(t, e.call("POST", "/v1/crm/deals/"+deal.ID+"/convert", e.owner, nil), 409)
 	if n := e.countAll("/v1/users", e.owner); n != 2 {
 		t.Fatalf("portal A has %d users, want 2", n)
+	}
+
+	// A's roles are A's: B neither lists them, finds their holders, gives
+	// them to its users nor deletes them; role names are per portal.
+	if items := e.call("GET", "/v1/roles", b, nil).JSON()["items"].([]any); len(items) != 0 {
+		t.Fatalf("portal B sees roles %v", items)
+	}
+	if items := e.call("GET", "/v1/users?roleId="+rid, b, nil).JSON()["items"].([]any); len(items) != 0 {
+		t.Fatalf("portal B sees the holders of A's role: %v", items)
+	}
+	bco := e.call("POST", "/v1/companies", b, map[string]any{"name": "B role co"})
+	want(t, bco, 201)
+	bUsers := e.countAll("/v1/users", b) // the contact B imported
+	given := e.call("POST", "/v1/users", b, map[string]any{"emails": "b@tenant.example", "companyId": bco.String("id"), "roleIds": []string{rid}})
+	if created, _ := given.JSON()["created"].([]any); given.Status != 400 || len(created) != 0 || e.countAll("/v1/users", b) != bUsers {
+		t.Fatalf("portal B gave A's role to a new user: %d %s", given.Status, given.Body)
+	}
+	bu := e.call("POST", "/v1/users", b, map[string]any{"emails": "b@tenant.example", "companyId": bco.String("id")})
+	want(t, bu, 201)
+	buid := bu.JSON()["created"].([]any)[0].(map[string]any)["id"].(string)
+	if r := e.call("PATCH", "/v1/users/"+buid, b, map[string]any{"roleIds": []string{rid}}); r.Status != 400 {
+		t.Fatalf("portal B gave A's role to its user: %d %s", r.Status, r.Body)
+	}
+	bRole := e.call("POST", "/v1/roles", b, map[string]any{"name": "Tenant A role", "permissions": map[string]any{}})
+	want(t, bRole, 201)
+	if bRole.String("id") == rid {
+		t.Fatal("portal B's role has A's role's id")
+	}
+	want(t, e.call("PATCH", "/v1/users/"+buid, b, map[string]any{"roleIds": []string{bRole.String("id")}}), 200)
+	if r := e.call("GET", "/v1/users?roleId="+bRole.String("id"), e.owner, nil).JSON()["items"].([]any); len(r) != 0 {
+		t.Fatalf("portal A sees the holders of B's role: %v", r)
+	}
+	want(t, e.call("GET", "/v1/roles/"+bRole.String("id"), e.owner, nil), 404)
+	if r := e.call("GET", "/v1/roles/"+rid, e.owner, nil); r.Status != 200 || r.String("name") != "Tenant A role" || r.JSON()["userCount"] != float64(1) || r.JSON()["version"] != float64(1) {
+		t.Fatalf("A's role after B's requests: %d %s", r.Status, r.Body)
+	}
+	holders := e.call("GET", "/v1/users?roleId="+rid, e.owner, nil).JSON()["items"].([]any)
+	if len(holders) != 1 || holders[0].(map[string]any)["id"] != uid {
+		t.Fatalf("the holders of A's role: %v, want %s", holders, uid)
+	}
+	if got := strs(e.call("GET", "/v1/users/"+uid, e.owner, nil).JSON()["roleIds"]); len(got) != 1 || got[0] != rid {
+		t.Fatalf("A's user holds roles %v, want [%s]", got, rid)
 	}
 	e.consistent()
 }

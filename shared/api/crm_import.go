@@ -132,7 +132,7 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 		ac, ok := contexts[cid]
 		if !ok {
 			if err = d.joinProjects(ctx, r, cid, req.ProjectIDs); err == nil {
-				ac, err = d.Store.ReadAddContext(ctx, pid, cid, req.ProjectIDs, nil, nil, "")
+				ac, err = d.Store.ReadAddContext(ctx, pid, cid, req.ProjectIDs, nil, nil, nil, "")
 			}
 			if clientele.ErrorCode(err) == clientele.Unavailable {
 				return nil, err // what is done stays done; a retry skips it
@@ -143,7 +143,7 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 			contexts[cid] = ac
 		}
 		tmpl := clientele.User{CompanyID: cid, ProfileID: req.ProfileID, Status: clientele.Invited, PortalAccess: req.Invite,
-			Preferences: clientele.DefaultPreferences, CRM: &clientele.CRMLink{ContactID: c.ID}, Projects: []clientele.UserProject{}}
+			Preferences: clientele.DefaultPreferences, CRM: &clientele.CRMLink{ContactID: c.ID}, Projects: []clientele.UserProject{}, RoleIDs: []string{}}
 		if c.Name != "" {
 			if n, err := clientele.CleanName(c.Name); err == nil {
 				tmpl.Name = &n

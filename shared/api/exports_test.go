@@ -147,8 +147,8 @@ func TestExportPortal(t *testing.T) {
 		t.Fatalf("%d rows, want 7 users once each:\n%s", len(rows), body)
 	}
 	ann := byEmail["ann@example.com"]
-	if ann[1] != `Ann, "the" Lee` || ann[2] != "Client Co" || ann[3] != "invited" || ann[4] != "Client" || ann[5] != "90" ||
-		ann[6] != "Site / relaunch; site \\ relaunch" || ann[7] != "120.5; " || ann[8] != "70.25; " || ann[9] != "2026-11-22T09:00:00Z" || ann[10] != "" {
+	if ann[1] != `Ann, "the" Lee` || ann[2] != "Client Co" || ann[3] != "invited" || ann[4] != "Client" || ann[5] != "" || ann[6] != "90" ||
+		ann[7] != "Site / relaunch; site \\ relaunch" || ann[8] != "120.5; " || ann[9] != "70.25; " || ann[10] != "2026-11-22T09:00:00Z" || ann[11] != "" {
 		t.Errorf("ann's row %q", ann)
 	}
 	// (The API trims names, so a leading tab or CR cannot be stored; the
@@ -210,14 +210,14 @@ func TestExportByProject(t *testing.T) {
 		t.Fatalf("site %d rows, app %d rows", len(site), len(app))
 	}
 	for _, r := range site {
-		if r[6] != "Site / relaunch" {
+		if r[7] != "Site / relaunch" {
 			t.Errorf("site row %q", r)
 		}
-		if r[0] == "ann@example.com" && (r[7] != "120.5" || r[8] != "70.25") {
-			t.Errorf("ann's rate and cost on site %q %q", r[7], r[8])
+		if r[0] == "ann@example.com" && (r[8] != "120.5" || r[9] != "70.25") {
+			t.Errorf("ann's rate and cost on site %q %q", r[8], r[9])
 		}
 	}
-	if app[0][0] != "ann@example.com" || app[0][6] != "site \\ relaunch" || app[0][7] != "" || app[0][8] != "" {
+	if app[0][0] != "ann@example.com" || app[0][7] != "site \\ relaunch" || app[0][8] != "" || app[0][9] != "" {
 		t.Errorf("app rows %q", app)
 	}
 	if got := e.call("GET", "/v1/exports/"+id, e.owner, nil).JSON()["rowsWritten"]; got != float64(7) {

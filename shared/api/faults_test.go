@@ -99,6 +99,12 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 	profile := func() string {
 		return e.call("POST", "/v1/profiles", staff(), map[string]any{"name": uniq("Fault profile"), "permissions": map[string]any{"tasks": []string{"view"}}}).String("id")
 	}
+	// role is a fresh role no user holds (a role in use cannot be deleted).
+	role := func() string {
+		r := e.call("POST", "/v1/roles", staff(), map[string]any{"name": uniq("Fault role"), "permissions": map[string]any{"issues": []string{"view", "comment"}}})
+		want(e.t, r, 201)
+		return r.String("id")
+	}
 	template := func() string {
 		return e.call("POST", "/v1/invitation-templates", staff(), map[string]any{"name": uniq("Fault template"), "subject": "s", "body": "b"}).String("id")
 	}
@@ -194,15 +200,18 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 		"DELETE /v1/projects/{projectId}/users/{userId}": func() faultReq {
 			return faultReq{"DELETE", "/v1/projects/" + e.hourly + "/users/" + user(map[string]any{"projectIds": []string{e.hourly}}), staff(), nil, 204}
 		},
+		// The user writes give and take roles: each role's userCount moves
+		// in the user's transaction.
 		"POST /v1/users": func() faultReq {
 			return faultReq{"POST", "/v1/users", staff(), map[string]any{"emails": strings.ReplaceAll(uniq("new"), " ", "") + "@example.com",
-				"companyId": e.company, "projectIds": []string{e.hourly}}, 201}
+				"companyId": e.company, "projectIds": []string{e.hourly}, "roleIds": []string{role()}}, 201}
 		},
 		"PATCH /v1/users/{userId}": func() faultReq {
-			return faultReq{"PATCH", "/v1/users/" + user(), staff(), map[string]any{"name": "Renamed", "title": uniq("Title")}, 200}
+			u := user(map[string]any{"roleIds": []string{role()}})
+			return faultReq{"PATCH", "/v1/users/" + u, staff(), map[string]any{"name": "Renamed", "title": uniq("Title"), "roleIds": []string{role()}}, 200}
 		},
 		"DELETE /v1/users/{userId}": func() faultReq {
-			return faultReq{"DELETE", "/v1/users/" + user(map[string]any{"projectIds": []string{e.hourly}}), staff(), nil, 204}
+			return faultReq{"DELETE", "/v1/users/" + user(map[string]any{"projectIds": []string{e.hourly}, "roleIds": []string{role()}}), staff(), nil, 204}
 		},
 		"POST /v1/users/{userId}/deactivate": func() faultReq {
 			return faultReq{"POST", "/v1/users/" + user() + "/deactivate", staff(), nil, 200}
@@ -268,6 +277,16 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 		},
 		"DELETE /v1/profiles/{profileId}": func() faultReq {
 			return faultReq{"DELETE", "/v1/profiles/" + profile(), staff(), nil, 204}
+		},
+		"POST /v1/roles": func() faultReq {
+			return faultReq{"POST", "/v1/roles", staff(), map[string]any{"name": uniq("Role"), "permissions": map[string]any{"documents": []string{"view"}}}, 201}
+		},
+		"PATCH /v1/roles/{roleId}": func() faultReq {
+			// A rename moves the name guard in the role's transaction.
+			return faultReq{"PATCH", "/v1/roles/" + role(), staff(), map[string]any{"name": uniq("Renamed role"), "permissions": map[string]any{"tasks": []string{"view"}}}, 200}
+		},
+		"DELETE /v1/roles/{roleId}": func() faultReq {
+			return faultReq{"DELETE", "/v1/roles/" + role(), staff(), nil, 204}
 		},
 		"PUT /v1/projects/{projectId}/users/{userId}/permissions": func() faultReq {
 			u := user(map[string]any{"projectIds": []string{e.hourly}, "profileId": profile()})

@@ -105,6 +105,7 @@ type lrUser struct {
 	gateOpens                   time.Time // when a re-invite may go out
 	failures                    int       // failed sign-ins in the window
 	failEnds                    time.Time
+	roles                       []string // role ids, sorted (roles_longrun_test.go)
 }
 
 func (u *lrUser) holdsSeat() bool { return u.access && u.status != "deactivated" }
@@ -128,6 +129,8 @@ type longRun struct {
 	projects  []*lrProject
 	users     []*lrUser
 	profiles  []string // custom profile ids
+	roles     []*lrRole
+	roleStats map[string]int // outcomes of the role actions, for the summary
 	templates []string
 	exports   []string
 	seq       int
@@ -249,6 +252,7 @@ func TestLongRun(t *testing.T) {
 	t.Logf("the costliest actions: %s", strings.Join(costly, "; "))
 	t.Logf("the slowest routes (server time): %s", tap.slowest(6))
 	t.Logf("CRM: %s", l.crm.summary())
+	t.Logf("roles: %s", l.rolesSummary())
 	t.Logf("%d requests, %d actions (%d decks), %d routes, the least exercised %s (%d times), in %v",
 		l.requests, played, decks, len(e.st.Routes), least, l.covered[least], time.Since(start).Round(time.Millisecond))
 }
@@ -304,6 +308,10 @@ func (l *longRun) actions() []lrAction {
 		{"clone permissions", 2, (*longRun).clonePermissions},
 		{"profiles", 3, (*longRun).profilesAction},
 		{"delete profile", 1, (*longRun).deleteProfile},
+		{"roles", 3, (*longRun).rolesAction},
+		{"give or take a role", 3, (*longRun).giveRole},
+		{"delete role", 1, (*longRun).deleteRole},
+		{"role permissions", 2, (*longRun).rolePermissions},
 		{"templates", 2, (*longRun).templatesAction},
 		{"delete template", 1, (*longRun).deleteTemplate},
 		{"portal", 3, (*longRun).portal},
@@ -328,6 +336,7 @@ func (l *longRun) actions() []lrAction {
 		{"race: primary company", 1, (*longRun).primaryRace},
 		{"race: links", 1, (*longRun).linkBurst},
 		{"race: unlink against member adds", 1, (*longRun).unlinkRace},
+		{"race: role delete against assignment", 1, (*longRun).roleDeleteRace},
 	}
 }
 
@@ -673,11 +682,12 @@ func (l *longRun) checkUser(u *lrUser, body map[string]any) {
 	for _, s := range [][]string{got, want, gotCustom, wantCustom} {
 		slices.Sort(s)
 	}
+	roles := strs(body["roleIds"])
 	if body["status"] != u.status || body["companyId"] != u.company || body["portalAccess"] != u.access || body["profileId"] != u.profile ||
-		!slices.Equal(got, want) || !slices.Equal(gotCustom, wantCustom) {
-		l.fail("user %s: status %v company %v access %v profile %v projects %v customized %v; the model has %s %s %v %s %v %v",
-			u.id, body["status"], body["companyId"], body["portalAccess"], body["profileId"], got, gotCustom,
-			u.status, u.company, u.access, u.profile, want, wantCustom)
+		!slices.Equal(got, want) || !slices.Equal(gotCustom, wantCustom) || !slices.Equal(roles, u.roles) {
+		l.fail("user %s: status %v company %v access %v profile %v projects %v customized %v roles %v; the model has %s %s %v %s %v %v %v",
+			u.id, body["status"], body["companyId"], body["portalAccess"], body["profileId"], got, gotCustom, roles,
+			u.status, u.company, u.access, u.profile, want, wantCustom, u.roles)
 	}
 }
 
@@ -1042,6 +1052,11 @@ func (l *longRun) addUsers() {
 	if n == 1 && l.chance(2) {
 		body["name"] = "LR User " + strconv.Itoa(l.seq)
 	}
+	var roles []string
+	if len(l.roles) > 0 && l.chance(3) {
+		roles = l.randomRoles()
+		body["roleIds"] = roles
+	}
 	if tmpl, ok := pick(l, l.templates); ok && access && l.chance(8) {
 		body["templateId"] = tmpl
 		r := l.do("POST", "/v1/users", l.writer(), body)
@@ -1050,6 +1065,7 @@ func (l *longRun) addUsers() {
 			delete(body, "templateId")
 		} else {
 			l.recordAdded(r, c.id, profile, access, projects)
+			l.createdRoles(r, roles)
 			return
 		}
 	}
@@ -1070,6 +1086,7 @@ func (l *longRun) addUsers() {
 		}
 	}
 	l.recordAdded(r, c.id, profile, access, projects)
+	l.createdRoles(r, roles)
 }
 
 // recordAdded records the users a POST /v1/users created.
@@ -1149,8 +1166,13 @@ func (l *longRun) patchUser() {
 	if notify {
 		body["notify"] = true
 	}
+	roles := u.roles
+	if len(l.roles) > 0 && l.chance(4) {
+		roles = l.randomRoles()
+		body["roleIds"] = roles
+	}
 	r := l.do("PATCH", "/v1/users/"+u.id, l.writer(), body, 200)
-	u.profile = profile
+	u.profile, u.roles = profile, roles
 	for _, p := range add {
 		u.projects[p] = true
 	}
@@ -1945,6 +1967,13 @@ func (l *longRun) sameKeyBurst() {
 		cases = append(cases, create{"/v1/profiles", map[string]any{"name": fmt.Sprintf("LR Profile %d", l.next()), "permissions": map[string]any{}}, 201, "/v1/profiles",
 			func() int { return len(l.profiles) + 1 }, func(r resp) { l.profiles = append(l.profiles, r.String("id")) }})
 	}
+	if len(l.roles) < 6 {
+		name, perms := fmt.Sprintf("LR Role %d", l.next()), l.randomPermissions()
+		cases = append(cases, create{"/v1/roles", map[string]any{"name": name, "permissions": perms}, 201, "/v1/roles",
+			func() int { return len(l.roles) }, func(r resp) {
+				l.roles = append(l.roles, &lrRole{id: r.String("id"), name: name, perms: flatPerms(perms), version: 1})
+			}})
+	}
 	if len(cases) == 0 || l.chance(4) { // an export costs the worker a run
 		cases = append(cases, create{"/v1/exports", map[string]any{"scope": "portal"}, 202, "/v1/exports",
 			func() int { return len(l.exports) }, func(r resp) { l.exports = append(l.exports, r.String("id")) }})
@@ -2162,6 +2191,7 @@ func (l *longRun) reconcile() {
 		}
 		l.checkUser(u, body)
 	}
+	l.reconcileRoles()
 	l.portal()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
@@ -178,18 +179,24 @@ type UserPermissions struct {
 	Customized         bool                  `json:"customized"`
 	Permissions        clientele.Permissions `json:"permissions"`
 	ProfilePermissions clientele.Permissions `json:"profilePermissions"`
-	Added              clientele.Permissions `json:"added"`
-	Removed            clientele.Permissions `json:"removed"`
+	RoleIDs            []string              `json:"roleIds"`
+	// BasePermissions is the profile's set united with the roles': what
+	// the user may do without a customization, and what added and
+	// removed are measured from.
+	BasePermissions clientele.Permissions `json:"basePermissions"`
+	Added           clientele.Permissions `json:"added"`
+	Removed         clientele.Permissions `json:"removed"`
 }
 
-func userPermissions(u clientele.User, prid string, profile clientele.Permissions) UserPermissions {
-	out := UserPermissions{UserID: u.ID, ProjectID: prid, ProfileID: u.ProfileID, ProfilePermissions: profile, Permissions: profile}
+func userPermissions(u clientele.User, prid string, profile, base clientele.Permissions) UserPermissions {
+	out := UserPermissions{UserID: u.ID, ProjectID: prid, ProfileID: u.ProfileID, RoleIDs: u.RoleIDs,
+		ProfilePermissions: profile, BasePermissions: base, Permissions: base}
 	for _, up := range u.Projects {
 		if up.ProjectID == prid && up.Permissions != nil {
 			out.Customized, out.Permissions = true, up.Permissions
 		}
 	}
-	out.Added, out.Removed = clientele.Diff(profile, out.Permissions)
+	out.Added, out.Removed = clientele.Diff(base, out.Permissions)
 	return out
 }
 
@@ -224,11 +231,11 @@ func (d Deps) getPermissions(ctx context.Context, r *httpapi.Request) (*httpapi.
 	if !onProject(u, prid) {
 		return nil, dynamo.ErrNotMember
 	}
-	p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
+	profile, base, err := d.Store.BasePermissions(ctx, pid, u)
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, p.Permissions)), u.Version), nil
+	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, profile, base)), u.Version), nil
 }
 
 // setPermissions customizes (perms non-nil) or resets a user's permissions.
@@ -242,23 +249,21 @@ func (d Deps) setPermissions(ctx context.Context, r *httpapi.Request, perms clie
 		return nil, err
 	}
 	pid := r.Principal.PortalID
-	var profile clientele.Permissions
+	var profile, base clientele.Permissions
 	u, err := d.Store.SetPermissions(ctx, pid, prid, uid, perms, func(u clientele.User) (clientele.Permissions, error) {
-		p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
-		profile = p.Permissions
-		return profile, err
+		var err error
+		profile, base, err = d.Store.BasePermissions(ctx, pid, u)
+		return base, err
 	}, actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
 	if err != nil {
 		return nil, err
 	}
-	if profile == nil { // nothing changed: the profile was not needed
-		p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
-		if err != nil {
+	if base == nil { // nothing changed: the base was not needed
+		if profile, base, err = d.Store.BasePermissions(ctx, pid, u); err != nil {
 			return nil, err
 		}
-		profile = p.Permissions
 	}
-	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, profile)), u.Version), nil
+	return httpapi.WithETag(httpapi.JSON(200, userPermissions(u, prid, profile, base)), u.Version), nil
 }
 
 func (d Deps) putPermissions(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -333,7 +338,7 @@ func (d Deps) clonePermissions(ctx context.Context, r *httpapi.Request) (*httpap
 	case perms == nil:
 		return nil, clientele.Errorf(clientele.Conflict, "the user has no customized permissions in this project to clone")
 	}
-	profiles := map[string]clientele.Permissions{}
+	bases := map[string]clientele.Permissions{} // by profile and roles
 	out := struct {
 		Results []CloneOutcome `json:"results"`
 	}{Results: []CloneOutcome{}}
@@ -351,12 +356,13 @@ func (d Deps) clonePermissions(ctx context.Context, r *httpapi.Request) (*httpap
 			before := -1
 			u, err := d.Store.SetPermissions(ctx, pid, prid, t, perms, func(u clientele.User) (clientele.Permissions, error) {
 				before = u.Version
-				if p, ok := profiles[u.ProfileID]; ok {
-					return p, nil
+				k := u.ProfileID + "/" + strings.Join(u.RoleIDs, ",")
+				if b, ok := bases[k]; ok {
+					return b, nil
 				}
-				p, err := d.Store.GetProfile(ctx, pid, u.ProfileID)
-				profiles[u.ProfileID] = p.Permissions
-				return p.Permissions, err
+				_, b, err := d.Store.BasePermissions(ctx, pid, u)
+				bases[k] = b
+				return b, err
 			}, actor(r), func(clientele.User) error { return nil })
 			switch code := clientele.ErrorCode(err); {
 			case err == nil && u.Version == before:

@@ -179,17 +179,18 @@ type entityRef struct{ role, kind, id string }
 var kindOfParam = map[string]string{
 	"companyId": "company", "companyIds": "company", "projectId": "project", "projectIds": "project",
 	"userId": "user", "userIds": "user", "targetUserIds": "user", "profileId": "profile", "templateId": "template", "exportId": "export",
+	"roleId": "role", "roleIds": "role",
 }
 
 var entityPath = map[string]string{
 	"company": "/v1/companies/", "project": "/v1/projects/", "user": "/v1/users/",
-	"profile": "/v1/profiles/", "template": "/v1/invitation-templates/", "export": "/v1/exports/",
+	"profile": "/v1/profiles/", "template": "/v1/invitation-templates/", "export": "/v1/exports/", "role": "/v1/roles/",
 }
 
 // kindOfCollection is what POST to a collection creates.
 var kindOfCollection = map[string]string{
 	"/v1/companies": "company", "/v1/projects": "project", "/v1/profiles": "profile",
-	"/v1/invitation-templates": "template", "/v1/exports": "export",
+	"/v1/invitation-templates": "template", "/v1/exports": "export", "/v1/roles": "role",
 }
 
 // refsOf lists the entities that route r's request req names in its path
@@ -254,18 +255,20 @@ func refsOf(r template.Route, req faultReq, answer *resp) (refs []entityRef) {
 
 // effect is what a request changed, by name: the length of every staff
 // list of the portal, the emails sent and, for each entity it names, its
-// version (or existence) and the length of its history.
+// version (or existence), its userCount (profiles and roles: a user write
+// moves the counts of the ones it gives or takes, not their versions) and
+// the length of its history.
 type effect map[string]int
 
 // listNames are the portal-wide counts an effect holds.
-var listNames = []string{"companies", "projects", "users", "profiles", "templates", "exports", "emails"}
+var listNames = []string{"companies", "projects", "users", "profiles", "roles", "templates", "exports", "emails"}
 
 func (e *env) observe(refs []entityRef) effect {
 	e.t.Helper()
 	staff := e.st.Token("demo", "owner", "observer")
 	out := effect{"emails": len(e.st.Mail.Messages())}
 	for name, path := range map[string]string{"companies": "/v1/companies", "projects": "/v1/projects", "users": "/v1/users",
-		"profiles": "/v1/profiles", "templates": "/v1/invitation-templates", "exports": "/v1/exports"} {
+		"profiles": "/v1/profiles", "roles": "/v1/roles", "templates": "/v1/invitation-templates", "exports": "/v1/exports"} {
 		out[name] = e.countAll(path, staff)
 	}
 	for _, ref := range refs {
@@ -280,6 +283,9 @@ func (e *env) observe(refs []entityRef) effect {
 			out[ref.role+" version"] = int(v)
 		} else {
 			out[ref.role+" exists"] = 1
+		}
+		if n, ok := r.JSON()["userCount"].(float64); ok {
+			out[ref.role+" userCount"] = int(n)
 		}
 		if ref.kind == "user" || ref.kind == "company" {
 			out[ref.role+" history"] = e.countAll(entityPath[ref.kind]+ref.id+"/history", staff)
@@ -323,6 +329,7 @@ var sameKeyCreates = map[string]effect{
 	"POST /v1/invitation-templates":       {"templates": 1},
 	"POST /v1/profiles":                   {"profiles": 1},
 	"POST /v1/projects":                   {"projects": 1},
+	"POST /v1/roles":                      {"roles": 1},
 	"POST /v1/users":                      {"users": 1, "emails": 1},
 	"POST /v1/users/reinvite":             {"emails": 1},
 	"POST /v1/users/{userId}/reinvite":    {"emails": 1},

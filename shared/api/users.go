@@ -30,6 +30,7 @@ func Users(d Deps) *httpapi.Router {
 	rt.HandleLocked("POST /v1/users/{userId}/reinvite", httpapi.Write, d.reinviteUser)
 	rt.HandleLocked("POST /v1/users/reinvite", httpapi.Write, d.reinviteUsers)
 	profileRoutes(d, rt)
+	roleRoutes(d, rt)
 	return rt
 }
 
@@ -53,7 +54,7 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		return nil, err
 	}
 	pid := r.Principal.PortalID
-	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, in.RatePerHour, in.CostPerHour, req.InvitationTemplateID)
+	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, req.Template.RoleIDs, in.RatePerHour, in.CostPerHour, req.InvitationTemplateID)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (d Deps) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 func (d Deps) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var scope dynamo.UserScope
 	var f clientele.Fields
-	for name, dst := range map[string]*string{"companyId": &scope.CompanyID, "projectId": &scope.ProjectID} {
+	for name, dst := range map[string]*string{"companyId": &scope.CompanyID, "projectId": &scope.ProjectID, "roleId": &scope.RoleID} {
 		if v := r.Query(name); v != "" {
 			if !clientele.ValidID(v) {
 				f.Add(name, "is not a valid id")
@@ -212,10 +213,13 @@ func (d Deps) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	if scope.CompanyID != "" && scope.ProjectID != "" {
 		f.Add("projectId", "give at most one of companyId and projectId")
 	}
+	if scope.RoleID != "" && (scope.CompanyID != "" || scope.ProjectID != "" || r.Query("q") != "") {
+		f.Add("roleId", "lists a role's holders among all users: give it without companyId, projectId or q")
+	}
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	return d.userList(ctx, r, scope, "users?"+scope.CompanyID+"&"+scope.ProjectID)
+	return d.userList(ctx, r, scope, "users?"+scope.CompanyID+"&"+scope.ProjectID+"&"+scope.RoleID)
 }
 
 // userList answers a list of users of a scope, filtered by ?status= and

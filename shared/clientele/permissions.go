@@ -98,12 +98,12 @@ func (p Permissions) MarshalJSON() ([]byte, error) {
 }
 
 // Effective is what a user may do in a project: their customization there,
-// or else their profile's set.
-func Effective(profile Permissions, up UserProject) Permissions {
+// or else their base set (Base: the profile's united with the roles').
+func Effective(base Permissions, up UserProject) Permissions {
 	if up.Permissions != nil {
 		return up.Permissions
 	}
-	return profile
+	return base
 }
 
 // ValidProfileID accepts the built-in profile's id and profile ids.

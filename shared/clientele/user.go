@@ -73,6 +73,7 @@ type User struct {
 	Title         *string       `json:"title"`
 	CompanyID     string        `json:"companyId"`
 	ProfileID     string        `json:"profileId"`
+	RoleIDs       []string      `json:"roleIds"` // sorted
 	Status        string        `json:"status"`
 	PortalAccess  bool          `json:"portalAccess"`
 	PortalRate    *float64      `json:"portalRate"`
@@ -228,6 +229,7 @@ type UsersInput struct {
 	Emails       EmailList `json:"emails"`
 	CompanyID    string    `json:"companyId"`
 	ProfileID    *string   `json:"profileId"`
+	RoleIDs      []string  `json:"roleIds"`
 	ProjectIDs   []string  `json:"projectIds"`
 	RatePerHour  *float64  `json:"ratePerHour"`
 	CostPerHour  *float64  `json:"costPerHour"`
@@ -281,6 +283,7 @@ func (in UsersInput) Validate() (NewUsers, error) {
 		out.InvitationTemplateID = *in.TemplateID
 	}
 	out.ProjectIDs = cleanIDs("projectIds", in.ProjectIDs, MaxProjectsPerUser, &f)
+	u.RoleIDs = CheckRoleIDs("roleIds", in.RoleIDs, &f)
 	CheckRateBounds("", in.RatePerHour, in.CostPerHour, &f)
 	if in.RatePerHour != nil && len(in.ProjectIDs) == 0 {
 		f.Add("ratePerHour", "needs projectIds: it is the user's rate on those projects")

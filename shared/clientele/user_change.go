@@ -72,13 +72,14 @@ type ProjectRate struct {
 
 // UserPatch is the body of PATCH /v1/users/{id}.
 type UserPatch struct {
-	Name          Optional[string]  `json:"name"`
-	Title         Optional[string]  `json:"title"`
-	PortalRate    Optional[float64] `json:"portalRate"`
-	ProfileID     Optional[string]  `json:"profileId"`
-	ProjectRates  []ProjectRate     `json:"projectRates"`
-	AddProjectIDs []string          `json:"addProjectIds"`
-	Notify        bool              `json:"notify"`
+	Name          Optional[string]   `json:"name"`
+	Title         Optional[string]   `json:"title"`
+	PortalRate    Optional[float64]  `json:"portalRate"`
+	ProfileID     Optional[string]   `json:"profileId"`
+	RoleIDs       Optional[[]string] `json:"roleIds"`
+	ProjectRates  []ProjectRate      `json:"projectRates"`
+	AddProjectIDs []string           `json:"addProjectIds"`
+	Notify        bool               `json:"notify"`
 	// Email changes the user's address (normalised as in POST /v1/users).
 	Email Optional[string] `json:"email"`
 }
@@ -111,6 +112,9 @@ func (p UserPatch) Validate() error {
 	}
 	if p.PortalRate.Set && !p.PortalRate.Null {
 		checkRate("portalRate", p.PortalRate.Value, &f)
+	}
+	if p.RoleIDs.Set && p.RoleIDs.Null {
+		f.Add("roleIds", "must not be null (use [] for no roles)")
 	}
 	if p.Email.Set {
 		if p.Email.Null {
@@ -188,6 +192,10 @@ func (p UserPatch) Apply(cur User, projects map[string]Project) (User, Changes, 
 	}
 	if len(next.Projects) > MaxProjectsPerUser {
 		f.Add("addProjectIds", "a user can be on at most %d projects", MaxProjectsPerUser)
+	}
+	if p.RoleIDs.Set && !p.RoleIDs.Null {
+		next.RoleIDs = CheckRoleIDs("roleIds", p.RoleIDs.Value, &f)
+		ch.Record("roleIds", cur.RoleIDs, next.RoleIDs)
 	}
 	ch.Record("projects", cur.Projects, next.Projects)
 	return next, ch, f.Err()

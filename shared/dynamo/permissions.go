@@ -10,9 +10,9 @@ import (
 )
 
 // Effective resolves what user u may do in project prid. The user is in
-// hand (a session or a staff read loaded it), so this costs one GetItem of
-// a custom profile, and none for a customization or the built-in profile.
-// A user not on the project may do nothing there.
+// hand (a session or a staff read loaded it), so this costs nothing for a
+// customization and otherwise the one read of BasePermissions. A user not
+// on the project may do nothing there.
 func (s *Store) Effective(ctx context.Context, pid string, u clientele.User, prid string) (clientele.Permissions, error) {
 	i := slices.IndexFunc(u.Projects, func(up clientele.UserProject) bool { return up.ProjectID == prid })
 	if i < 0 {
@@ -21,11 +21,60 @@ func (s *Store) Effective(ctx context.Context, pid string, u clientele.User, pri
 	if u.Projects[i].Permissions != nil {
 		return u.Projects[i].Permissions, nil
 	}
-	p, err := s.GetProfile(ctx, pid, u.ProfileID)
-	if err != nil {
-		return nil, err
+	_, base, err := s.BasePermissions(ctx, pid, u)
+	return base, err
+}
+
+// BasePermissions reads what user u (in hand) may do where it has no
+// customization: its profile's set united with its roles' (clientele.Base),
+// the custom profile and the roles in one TransactGetItems, nothing for the
+// built-in profile without roles. It returns the profile's set too.
+func (s *Store) BasePermissions(ctx context.Context, pid string, u clientele.User) (profile, base clientele.Permissions, err error) {
+	keys := basePermissionKeys(pid, u)
+	var got []map[string]types.AttributeValue
+	if len(keys) > 0 {
+		if got, err = s.getItems(ctx, keys...); err != nil {
+			return nil, nil, err
+		}
 	}
-	return p.Permissions, nil
+	return basePermissionsOf(u, got)
+}
+
+// basePermissionKeys are the items base permissions are read from: the
+// custom profile first, then the roles.
+func basePermissionKeys(pid string, u clientele.User) []map[string]types.AttributeValue {
+	var keys []map[string]types.AttributeValue
+	if u.ProfileID != clientele.BuiltInProfile {
+		keys = append(keys, key(profilePK(pid, u.ProfileID), skMeta))
+	}
+	for _, id := range u.RoleIDs {
+		keys = append(keys, key(rolePK(pid, id), skMeta))
+	}
+	return keys
+}
+
+// basePermissionsOf is the profile's and the base set from the items of
+// basePermissionKeys, as read.
+func basePermissionsOf(u clientele.User, got []map[string]types.AttributeValue) (profile, base clientele.Permissions, err error) {
+	profile = clientele.ViewOnly()
+	if u.ProfileID != clientele.BuiltInProfile {
+		// A profile with users cannot be deleted; were it missing, the user
+		// may do nothing rather than anything.
+		profile = clientele.Permissions{}
+		if got[0] != nil {
+			p, err := profileFromItem(got[0])
+			if err != nil {
+				return nil, nil, err
+			}
+			profile = p.Permissions
+		}
+		got = got[1:]
+	}
+	roles, err := rolesOf(got)
+	if err != nil {
+		return nil, nil, err
+	}
+	return profile, clientele.Base(profile, RolePermissions(roles)), nil
 }
 
 // ErrNotMember answers for a user who is not on the project named.
@@ -34,9 +83,9 @@ var ErrNotMember = clientele.Errorf(clientele.NotFound, "the user is not on this
 // SetPermissions customizes user uid's permissions in project prid (perms
 // non-nil) or removes the customization (nil), in one transaction with the
 // user's copies and a history entry holding the effective set before and
-// after. profile is the set of the user's profile, read by the caller;
-// check sees the user first. A user not on the project is NotFound.
-func (s *Store) SetPermissions(ctx context.Context, pid, prid, uid string, perms clientele.Permissions, profile func(clientele.User) (clientele.Permissions, error),
+// after. baseOf is the user's base set (BasePermissions), read by the
+// caller; check sees the user first. A user not on the project is NotFound.
+func (s *Store) SetPermissions(ctx context.Context, pid, prid, uid string, perms clientele.Permissions, baseOf func(clientele.User) (clientele.Permissions, error),
 	actor clientele.Actor, check func(clientele.User) error) (clientele.User, error) {
 	return s.updateUser(ctx, pid, uid, actor, func(cur clientele.User) (UserChange, error) {
 		if err := check(cur); err != nil {
@@ -46,7 +95,7 @@ func (s *Store) SetPermissions(ctx context.Context, pid, prid, uid string, perms
 		if i < 0 {
 			return UserChange{}, ErrNotMember
 		}
-		base, err := profile(cur)
+		base, err := baseOf(cur)
 		if err != nil {
 			return UserChange{}, err
 		}
@@ -71,28 +120,23 @@ func (s *Store) SetPermissions(ctx context.Context, pid, prid, uid string, perms
 }
 
 // UserProjects reads the live projects of user u (in hand) and, when one
-// of them has no customization and u's profile is a custom one, that
-// profile, all in one TransactGetItems: u's effective permissions in every
-// project of u's cost one request. It returns the projects by id and the
-// profile's permissions (nil when none was needed).
+// of them has no customization, what BasePermissions reads, all in one
+// TransactGetItems: u's effective permissions in every project of u's
+// cost one request. It returns the projects by id and the base set (nil
+// when none was needed).
 func (s *Store) UserProjects(ctx context.Context, pid string, u clientele.User) (map[string]clientele.Project, clientele.Permissions, error) {
 	projects := map[string]clientele.Project{}
 	if len(u.Projects) == 0 {
 		return projects, nil, nil
 	}
-	keys := make([]map[string]types.AttributeValue, 0, len(u.Projects)+1)
-	needProfile := false
+	keys := make([]map[string]types.AttributeValue, 0, len(u.Projects)+1+len(u.RoleIDs))
+	needBase := false
 	for _, up := range u.Projects {
 		keys = append(keys, key(projectPK(pid, up.ProjectID), skMeta))
-		needProfile = needProfile || up.Permissions == nil
+		needBase = needBase || up.Permissions == nil
 	}
-	var profile clientele.Permissions
-	switch {
-	case !needProfile:
-	case u.ProfileID == clientele.BuiltInProfile:
-		profile = clientele.ViewOnly()
-	default:
-		keys = append(keys, key(profilePK(pid, u.ProfileID), skMeta))
+	if needBase {
+		keys = append(keys, basePermissionKeys(pid, u)...)
 	}
 	got, err := s.getItems(ctx, keys...)
 	if err != nil {
@@ -110,17 +154,9 @@ func (s *Store) UserProjects(ctx context.Context, pid string, u clientele.User) 
 			projects[p.ID] = p
 		}
 	}
-	if len(got) > len(u.Projects) {
-		// A profile with users cannot be deleted; were it missing, the user
-		// may do nothing rather than anything.
-		profile = clientele.Permissions{}
-		if item := got[len(u.Projects)]; item != nil {
-			p, err := profileFromItem(item)
-			if err != nil {
-				return nil, nil, err
-			}
-			profile = p.Permissions
-		}
+	if !needBase {
+		return projects, nil, nil
 	}
-	return projects, profile, nil
+	_, base, err := basePermissionsOf(u, got[len(u.Projects):])
+	return projects, base, err
 }

@@ -194,7 +194,10 @@ func (s *Store) transact(ctx context.Context, items []txItem, rec *idempotency.R
 		items = append(items[:len(items):len(items)], s.idempotencyItem(rec))
 	}
 	if len(items) > 100 {
-		return fmt.Errorf("transaction of %d items exceeds 100", len(items))
+		// DynamoDB's limit: a change this large (a user joining 25
+		// projects while every role is swapped, say) is refused whole,
+		// before anything is written, as the caller's to split.
+		return clientele.Errorf(clientele.Invalid, "the change is too large to make at once (%d writes; one transaction takes 100): make it in two requests", len(items))
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: make([]types.TransactWriteItem, len(items))}
 	for i, it := range items {

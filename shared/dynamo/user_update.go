@@ -56,6 +56,7 @@ func (s *Store) updateUserFrom(ctx context.Context, pid, uid string, read *clien
 			items = append(items, s.profileCount(pid, next.ProfileID, 1)...)
 			items = append(items, s.profileCount(pid, cur.ProfileID, -1)...)
 		}
+		items = append(items, s.roleCounts(pid, &cur, &next)...)
 		for _, p := range next.Projects {
 			if !hasProject(cur, p.ProjectID) {
 				items = append(items, s.projectHasCompany(pid, p.ProjectID, next.CompanyID))
@@ -154,8 +155,9 @@ func (s *Store) userDeletes(pid string, u clientele.User, actor clientele.Actor)
 			map[string]types.AttributeValue{":minus": num(-1)}, failWith(errRetry)),
 	}
 	items = append(items, s.copies(pid, &u, nil)...)
-	// A profile with users cannot be deleted, so it is there to count down.
+	// A profile or role with users cannot be deleted, so it is there to count down.
 	items = append(items, s.profileCount(pid, u.ProfileID, -1)...)
+	items = append(items, s.roleCounts(pid, &u, nil)...)
 	if u.InviteTokenHash != nil {
 		items = append(items, s.del(key(invitePK(pid, *u.InviteTokenHash), skInvite), "", nil, nil))
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 )
 
 // Columns is the header of every export CSV.
-var Columns = []string{"email", "name", "company", "status", "profile", "portalRate", "project", "ratePerHour", "costPerHour", "invitedAt", "acceptedAt"}
+var Columns = []string{"email", "name", "company", "status", "profile", "roles", "portalRate", "project", "ratePerHour", "costPerHour", "invitedAt", "acceptedAt"}
 
 // Cell neutralises a value that a spreadsheet would run as a formula: one
 // that starts with = + - @, a tab or a carriage return gets a leading
@@ -52,7 +53,7 @@ func NewCSV(w io.Writer) (*CSV, error) {
 
 // Write writes one row; every cell is neutralised.
 func (c *CSV) Write(r Row) error {
-	for i, v := range []string{r.Email, r.Name, r.Company, r.Status, r.Profile, r.PortalRate, r.Project, r.RatePerHour, r.CostPerHour, r.InvitedAt, r.AcceptedAt} {
+	for i, v := range []string{r.Email, r.Name, r.Company, r.Status, r.Profile, r.Roles, r.PortalRate, r.Project, r.RatePerHour, r.CostPerHour, r.InvitedAt, r.AcceptedAt} {
 		c.rec[i] = Cell(v)
 	}
 	return c.w.Write(c.rec)
@@ -66,7 +67,7 @@ func (c *CSV) Flush() error {
 
 // Row is one line of an export.
 type Row struct {
-	Email, Name, Company, Status, Profile, PortalRate, Project, RatePerHour, CostPerHour, InvitedAt, AcceptedAt string
+	Email, Name, Company, Status, Profile, Roles, PortalRate, Project, RatePerHour, CostPerHour, InvitedAt, AcceptedAt string
 }
 
 // Names resolves ids to names for the rows.
@@ -74,6 +75,7 @@ type Names struct {
 	Companies map[string]string
 	Projects  map[string]string
 	Profiles  map[string]string // the profile column names the profile
+	Roles     map[string]string // the roles column names the roles
 }
 
 // UserRow is the row of u. With project empty (the portal's file) the
@@ -85,6 +87,12 @@ func UserRow(u clientele.User, n Names, project string) Row {
 	if u.Name != nil {
 		r.Name = *u.Name
 	}
+	roles := make([]string, 0, len(u.RoleIDs))
+	for _, id := range u.RoleIDs {
+		roles = append(roles, n.Roles[id])
+	}
+	slices.Sort(roles)
+	r.Roles = strings.Join(roles, "; ")
 	var names, rates, costs []string
 	for _, p := range u.Projects {
 		if project != "" && p.ProjectID != project {

@@ -41,7 +41,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := Row{Email: "a@x.com", Name: "Lee, \"Ann\"\nsecond line", Company: "=cmd", Status: "active", Project: "A; B"}
+	row := Row{Email: "a@x.com", Name: "Lee, \"Ann\"\nsecond line", Company: "=cmd", Status: "active", Roles: "-admin; Ops", Project: "A; B"}
 	if err := c.Write(row); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("%v %v", recs, err)
 	}
-	if got := recs[1]; got[1] != row.Name || got[2] != "'=cmd" || got[6] != "A; B" {
+	if got := recs[1]; got[1] != row.Name || got[2] != "'=cmd" || got[5] != "'-admin; Ops" || got[7] != "A; B" {
 		t.Errorf("row %q", got)
 	}
 }

@@ -39,6 +39,7 @@ type Store interface {
 	ListCompanies(ctx context.Context, pid, prefix string, limit int, start map[string]string) (dynamo.Page[clientele.Company], error)
 	ListProjects(ctx context.Context, pid string, limit int, start map[string]string) (dynamo.Page[clientele.Project], error)
 	ListProfiles(ctx context.Context, pid string, limit int, start map[string]string) (dynamo.Page[clientele.Profile], error)
+	ListRoles(ctx context.Context, pid string, limit int, start map[string]string) (dynamo.Page[clientele.Role], error)
 }
 
 var _ Store = (*dynamo.Store)(nil)
@@ -218,7 +219,7 @@ func (w *Worker) write(ctx context.Context, job clientele.Export, out io.Writer,
 // list order.
 func (w *Worker) names(ctx context.Context, pid string) (Names, []string, error) {
 	b := clientele.BuiltInClientProfile()
-	n := Names{Companies: map[string]string{}, Projects: map[string]string{}, Profiles: map[string]string{b.ID: b.Name}}
+	n := Names{Companies: map[string]string{}, Projects: map[string]string{}, Profiles: map[string]string{b.ID: b.Name}, Roles: map[string]string{}}
 	var order []string
 	err := dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Profile], error) {
 		return w.Store.ListProfiles(ctx, pid, 200, start)
@@ -228,6 +229,16 @@ func (w *Worker) names(ctx context.Context, pid string) (Names, []string, error)
 		}
 		return nil
 	})
+	if err == nil {
+		err = dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Role], error) {
+			return w.Store.ListRoles(ctx, pid, 200, start)
+		}, func(rs []clientele.Role) error {
+			for _, r := range rs {
+				n.Roles[r.ID] = r.Name
+			}
+			return nil
+		})
+	}
 	if err == nil {
 		err = dynamo.EachPage(func(start map[string]string) (dynamo.Page[clientele.Company], error) {
 			return w.Store.ListCompanies(ctx, pid, "", 200, start)

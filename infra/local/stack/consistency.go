@@ -28,7 +28,7 @@ import (
 //     no copy outlives its user or membership;
 //   - a company's userCount and a portal's seatsUsed equal a recount;
 //   - a profile's userCount equals a recount, every user's profile exists,
-//     and profile names have their guards;
+//     and profile names have their guards; the same for roles;
 //   - a customization names only known modules and actions, and every list
 //     copy of a user carries exactly the user's customizations (what
 //     customizedPermissions shows in each list);
@@ -55,6 +55,8 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	templates := map[string]map[string]types.AttributeValue{}
 	profiles := map[string]map[string]types.AttributeValue{}
 	profileGuards := map[string]map[string]types.AttributeValue{}
+	roles := map[string]map[string]types.AttributeValue{}
+	roleGuards := map[string]map[string]types.AttributeValue{}
 	templateGuards := map[string]map[string]types.AttributeValue{}
 	crmGuards := map[string]map[string]types.AttributeValue{} // by PK
 	var history []string
@@ -88,6 +90,10 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				profiles[pk] = it
 			case "profile_name":
 				profileGuards[pk] = it
+			case "role":
+				roles[pk] = it
+			case "role_name":
+				roleGuards[pk] = it
 			case "invitation_template":
 				templates[pk] = it
 			case "template_name":
@@ -156,6 +162,23 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 		}
 	}
 	checkNamed("profile", profiles, profileGuards, "#PROFILE#", "#PROFNAME#", "profileId", portalOf, bad)
+	// Roles the same: each held role present, each userCount its recount.
+	onRole := map[string]int{}
+	for pk, u := range users {
+		for _, id := range setval(u, "roleIds") {
+			rpk := "P#" + portalOf(pk) + "#ROLE#" + id
+			if _, ok := roles[rpk]; !ok {
+				bad("user %s holds missing role %s", pk, id)
+			}
+			onRole[rpk]++
+		}
+	}
+	for pk, r := range roles {
+		if n := nval(r, "userCount"); n != onRole[pk] {
+			bad("role %s counts %d users, %d hold it", pk, n, onRole[pk])
+		}
+	}
+	checkNamed("role", roles, roleGuards, "#ROLE#", "#ROLENAME#", "roleId", portalOf, bad)
 	// Customizations (what customizedPermissions shows): only known modules
 	// and actions, and every list copy of a user carries exactly the user's,
 	// so no list shows a flag the user item does not have.
