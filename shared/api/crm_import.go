@@ -82,6 +82,7 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 	// Read: the contacts not imported yet, and their accounts.
 	var todo []crm.Contact
 	accounts := map[string]crm.Account{}
+	gone := map[string]bool{} // accounts a contact names that the CRM no longer has
 	for _, id := range req.ContactIDs {
 		if uid, ok := imported[id]; ok {
 			res.Skipped = append(res.Skipped, CRMSkipped{CRMID: id, Reason: skipImported, UserID: uid})
@@ -95,12 +96,16 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 			return nil, err
 		}
 		todo = append(todo, c)
-		if _, seen := accounts[c.AccountID]; c.AccountID != "" && !seen {
+		if _, seen := accounts[c.AccountID]; c.AccountID != "" && !seen && !gone[c.AccountID] {
 			a, err := conn.Account(ctx, c.AccountID)
-			if err != nil {
-				return nil, crmError(err, true) // a contact's account is there unless the CRM changes meanwhile
+			switch err = crmError(err, true); {
+			case clientele.ErrorCode(err) == clientele.NotFound:
+				gone[c.AccountID] = true
+			case err != nil:
+				return nil, err
+			default:
+				accounts[a.ID] = a
 			}
-			accounts[a.ID] = a
 		}
 	}
 	companies, err := d.Store.CRMHolders(ctx, pid, dynamo.CRMAccount, slices.Collect(maps.Keys(accounts)))
@@ -117,6 +122,10 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 			continue
 		}
 		var cid string
+		if gone[c.AccountID] {
+			fail(c.ID, clientele.Errorf(clientele.NotFound, "the CRM contact's account %s is not in the CRM", c.AccountID))
+			continue
+		}
 		if a, ok := accounts[c.AccountID]; ok {
 			cid, err = d.accountCompany(ctx, r, a, companies)
 		} else {

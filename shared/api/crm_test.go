@@ -282,9 +282,10 @@ func TestCRMImport(t *testing.T) {
 	prid := e.createProject("Website relaunch")
 	globex := e.createCompany("Globex GmbH") // matched by name, then linked
 	e.st.CRM.AddContact(localcrm.Contact{FirstName: "Mia", LastName: "Moss", Email: "not an address", AccountID: e.contact("alice@acme.example").AccountID})
+	e.st.CRM.AddContact(localcrm.Contact{FirstName: "Dan", LastName: "Dangling", Email: "dan@gone.example", AccountID: "4150868000000999998"})
 	want(t, e.call("POST", "/v1/users", e.owner, map[string]any{"emails": "eva@globex.example", "companyId": globex}), 201)
 
-	ids := append(e.contactIDs("alice@acme.example", "bob@acme.example", "dieter@globex.example", "Fischer", "kim@freelance.example", "eva@globex.example", "Moss"), "4150868000000999999")
+	ids := append(e.contactIDs("alice@acme.example", "bob@acme.example", "dieter@globex.example", "Fischer", "kim@freelance.example", "eva@globex.example", "Moss", "Dangling"), "4150868000000999999")
 	r := e.importContacts(map[string]any{"contactIds": ids, "projectIds": []string{prid}})
 	want(t, r, 200)
 	res := r.JSON()
@@ -314,7 +315,7 @@ func TestCRMImport(t *testing.T) {
 	for _, f := range res["failed"].([]any) {
 		failed[f.(map[string]any)["crmId"].(string)] = f.(map[string]any)["status"].(float64)
 	}
-	if want := map[string]float64{e.contact("Fischer").ID: 400, e.contact("Moss").ID: 400, "4150868000000999999": 404}; !mapsEqual(failed, want) {
+	if want := map[string]float64{e.contact("Fischer").ID: 400, e.contact("Moss").ID: 400, e.contact("Dangling").ID: 404, "4150868000000999999": 404}; !mapsEqual(failed, want) {
 		t.Errorf("failed %v, want %v", failed, want)
 	}
 	skipped := res["skipped"].([]any)
