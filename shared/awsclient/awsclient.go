@@ -28,9 +28,9 @@ func Loads() int64 { return loads.Load() }
 // Load builds a function's SDK configuration from what Lambda sets in its
 // environment: the region and the execution role's credentials. It does
 // not use the SDK's default loader (config.LoadDefaultConfig), whose shared
-// files, SSO, STS and instance-metadata providers a Lambda never uses and
-// whose packages every cold start would initialise (about 0.5 ms). It makes
-// no network call.
+// files, SSO, STS and instance-metadata providers a Lambda never uses: they
+// cost every function 2 MB and every cold start about 1.5 ms (make
+// coldstart). It makes no network call.
 func Load(c config.Config) (aws.Config, error) {
 	loads.Add(1)
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
