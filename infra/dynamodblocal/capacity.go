@@ -1,7 +1,7 @@
 package dynamodblocal
 
 // The capacity DynamoDB would charge for each request that passes the
-// proxy, computed by AWS's published rules from the sizes of the items read
+// proxy while it meters (Proxy.Meter), computed by AWS's published rules from the sizes of the items read
 // and written (Developer Guide: "DynamoDB item sizes and formats", "DynamoDB
 // read and write operations", "Global secondary indexes: writes", "Capacity
 // management for transactions"), not taken from DynamoDB Local's own
