@@ -48,21 +48,8 @@ func (d Deps) createProfile(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	now := d.Store.Now()
-	p := clientele.Profile{ID: d.Store.NewID(), CreatedAt: &now, UpdatedAt: &now, Version: 1}
-	var f clientele.Fields
-	if in.Name == nil {
-		f.Add("name", "is required")
-	} else if n, err := clientele.CleanName(*in.Name); err != nil {
-		f.Add("name", "%v", err)
-	} else {
-		p.Name = n
-	}
-	if in.Permissions == nil {
-		f.Add("permissions", "is required (an object of module: [actions])")
-	}
-	p.Permissions = in.Permissions.Check("permissions", &f)
-	if err := f.Err(); err != nil {
+	p, err := clientele.NewProfile(in, d.Store.NewID(), d.Store.Now())
+	if err != nil {
 		return nil, err
 	}
 	resp := httpapi.Created(profileURL(p.ID), p.Version, p)
@@ -124,27 +111,7 @@ func (d Deps) patchProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		if err := pre.Check(cur.Version); err != nil {
 			return cur, false, err
 		}
-		next := cur
-		var f clientele.Fields
-		if patch.Name.Set {
-			if n, err := clientele.CleanName(patch.Name.Value); patch.Name.Null || err != nil {
-				f.Add("name", "is required and must be a name")
-			} else if clientele.NameKey(n) == clientele.NameKey(clientele.BuiltInClientProfile().Name) {
-				f.Add("name", "is the built-in profile's name")
-			} else {
-				next.Name = n
-			}
-		}
-		if patch.Permissions.Set {
-			if patch.Permissions.Null {
-				f.Add("permissions", "must not be null (use {} for no permissions)")
-			}
-			next.Permissions = patch.Permissions.Value.Check("permissions", &f)
-		}
-		if err := f.Err(); err != nil {
-			return cur, false, err
-		}
-		return next, next.Name != cur.Name || !next.Permissions.Equal(cur.Permissions), nil
+		return patch.Apply(cur)
 	})
 	if err != nil {
 		return nil, err

@@ -132,10 +132,30 @@ type ProfileInput struct {
 	Permissions Permissions `json:"permissions"`
 }
 
+// NewProfile validates in and returns the profile it describes.
+func NewProfile(in ProfileInput, id string, now time.Time) (Profile, error) {
+	var f Fields
+	p := Profile{ID: id, CreatedAt: &now, UpdatedAt: &now, Version: 1}
+	p.Name, p.Permissions = newSet(in.Name, in.Permissions, &f)
+	return p, f.Err()
+}
+
 // ProfilePatch is the body of PATCH /v1/profiles/{profileId}.
 type ProfilePatch struct {
 	Name        Optional[string]      `json:"name"`
 	Permissions Optional[Permissions] `json:"permissions"`
+}
+
+// Apply validates the patch and returns the patched profile and whether
+// it changed; a profile may not take the built-in one's name.
+func (p ProfilePatch) Apply(cur Profile) (Profile, bool, error) {
+	var f Fields
+	next := cur
+	next.Name, next.Permissions = patchSet(cur.Name, cur.Permissions, p.Name, p.Permissions, &f)
+	if p.Name.Set && len(f) == 0 && NameKey(next.Name) == NameKey(BuiltInClientProfile().Name) {
+		f.Add("name", "is the built-in profile's name")
+	}
+	return next, next.Name != cur.Name || !next.Permissions.Equal(cur.Permissions), f.Err()
 }
 
 // Profile history actions are those of the users they affect; a

@@ -27,17 +27,7 @@ type RoleInput struct {
 func NewRole(in RoleInput, id string, now time.Time) (Role, error) {
 	var f Fields
 	r := Role{ID: id, CreatedAt: now, UpdatedAt: now, Version: 1}
-	if in.Name == nil {
-		f.Add("name", "is required")
-	} else if n, err := CleanName(*in.Name); err != nil {
-		f.Add("name", "%v", err)
-	} else {
-		r.Name = n
-	}
-	if in.Permissions == nil {
-		f.Add("permissions", "is required (an object of module: [actions])")
-	}
-	r.Permissions = in.Permissions.Check("permissions", &f)
+	r.Name, r.Permissions = newSet(in.Name, in.Permissions, &f)
 	return r, f.Err()
 }
 
@@ -52,20 +42,42 @@ type RolePatch struct {
 func (p RolePatch) Apply(cur Role) (Role, bool, error) {
 	var f Fields
 	next := cur
-	if p.Name.Set {
-		if n, err := CleanName(p.Name.Value); p.Name.Null || err != nil {
+	next.Name, next.Permissions = patchSet(cur.Name, cur.Permissions, p.Name, p.Permissions, &f)
+	return next, next.Name != cur.Name || !next.Permissions.Equal(cur.Permissions), f.Err()
+}
+
+// newSet checks the name and permissions of a new profile or role.
+func newSet(name *string, perms Permissions, f *Fields) (string, Permissions) {
+	n := ""
+	if name == nil {
+		f.Add("name", "is required")
+	} else if clean, err := CleanName(*name); err != nil {
+		f.Add("name", "%v", err)
+	} else {
+		n = clean
+	}
+	if perms == nil {
+		f.Add("permissions", "is required (an object of module: [actions])")
+	}
+	return n, perms.Check("permissions", f)
+}
+
+// patchSet applies a patch of a profile's or a role's name and permissions.
+func patchSet(name string, perms Permissions, pName Optional[string], pPerms Optional[Permissions], f *Fields) (string, Permissions) {
+	if pName.Set {
+		if n, err := CleanName(pName.Value); pName.Null || err != nil {
 			f.Add("name", "is required and must be a name")
 		} else {
-			next.Name = n
+			name = n
 		}
 	}
-	if p.Permissions.Set {
-		if p.Permissions.Null {
+	if pPerms.Set {
+		if pPerms.Null {
 			f.Add("permissions", "must not be null (use {} for no permissions)")
 		}
-		next.Permissions = p.Permissions.Value.Check("permissions", &f)
+		perms = pPerms.Value.Check("permissions", f)
 	}
-	return next, next.Name != cur.Name || !next.Permissions.Equal(cur.Permissions), f.Err()
+	return name, perms
 }
 
 // MaxRolesPerUser is how many roles a client user holds at most.

@@ -62,7 +62,7 @@ func basePermissionsOf(u clientele.User, got []map[string]types.AttributeValue) 
 		// may do nothing rather than anything.
 		profile = clientele.Permissions{}
 		if got[0] != nil {
-			p, err := profileFromItem(got[0])
+			p, err := permSetOf(got[0])
 			if err != nil {
 				return nil, nil, err
 			}
@@ -70,11 +70,18 @@ func basePermissionsOf(u clientele.User, got []map[string]types.AttributeValue) 
 		}
 		got = got[1:]
 	}
-	roles, err := rolesOf(got)
-	if err != nil {
-		return nil, nil, err
+	var roles []clientele.Permissions
+	for _, item := range got {
+		if item == nil {
+			continue // a role with users cannot be deleted: none is missing
+		}
+		r, err := permSetOf(item)
+		if err != nil {
+			return nil, nil, err
+		}
+		roles = append(roles, r.Permissions)
 	}
-	return profile, clientele.Base(profile, RolePermissions(roles)), nil
+	return profile, clientele.Base(profile, roles), nil
 }
 
 // ErrNotMember answers for a user who is not on the project named.

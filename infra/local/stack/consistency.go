@@ -146,38 +146,15 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	}
 	// Profiles: each with its name guard, each guard with its profile, every
 	// user's profile present, and each profile's userCount its recount.
-	onProfile := map[string]int{}
-	for pk, u := range users {
+	checkHeld("profile", "is on", "are on", profiles, users, "#PROFILE#", func(u map[string]types.AttributeValue) []string {
 		if id := sval(u, "profileId"); id != "" && id != "client" {
-			ppk := "P#" + portalOf(pk) + "#PROFILE#" + id
-			if _, ok := profiles[ppk]; !ok {
-				bad("user %s is on missing profile %s", pk, id)
-			}
-			onProfile[ppk]++
+			return []string{id}
 		}
-	}
-	for pk, p := range profiles {
-		if n := nval(p, "userCount"); n != onProfile[pk] {
-			bad("profile %s counts %d users, %d are on it", pk, n, onProfile[pk])
-		}
-	}
+		return nil
+	}, portalOf, bad)
 	checkNamed("profile", profiles, profileGuards, "#PROFILE#", "#PROFNAME#", "profileId", portalOf, bad)
 	// Roles the same: each held role present, each userCount its recount.
-	onRole := map[string]int{}
-	for pk, u := range users {
-		for _, id := range setval(u, "roleIds") {
-			rpk := "P#" + portalOf(pk) + "#ROLE#" + id
-			if _, ok := roles[rpk]; !ok {
-				bad("user %s holds missing role %s", pk, id)
-			}
-			onRole[rpk]++
-		}
-	}
-	for pk, r := range roles {
-		if n := nval(r, "userCount"); n != onRole[pk] {
-			bad("role %s counts %d users, %d hold it", pk, n, onRole[pk])
-		}
-	}
+	checkHeld("role", "holds", "hold", roles, users, "#ROLE#", func(u map[string]types.AttributeValue) []string { return setval(u, "roleIds") }, portalOf, bad)
 	checkNamed("role", roles, roleGuards, "#ROLE#", "#ROLENAME#", "roleId", portalOf, bad)
 	// Customizations (what customizedPermissions shows): only known modules
 	// and actions, and every list copy of a user carries exactly the user's,
@@ -330,6 +307,27 @@ func customizations(it map[string]types.AttributeValue) map[string]string {
 
 // checkNamed checks that every item of a kind with a unique name has its
 // name guard, and every guard its item (keys P#<portal><infix><id|name key>).
+// checkHeld: every set a user holds (held lists its ids) exists, and each
+// set's userCount is its recount; the verbs word the findings.
+func checkHeld(kind, isOn, areOn string, sets, users map[string]map[string]types.AttributeValue, infix string,
+	held func(map[string]types.AttributeValue) []string, portalOf func(string) string, bad func(string, ...any)) {
+	holders := map[string]int{}
+	for pk, u := range users {
+		for _, id := range held(u) {
+			spk := "P#" + portalOf(pk) + infix + id
+			if _, ok := sets[spk]; !ok {
+				bad("user %s %s missing %s %s", pk, isOn, kind, id)
+			}
+			holders[spk]++
+		}
+	}
+	for pk, set := range sets {
+		if n := nval(set, "userCount"); n != holders[pk] {
+			bad("%s %s counts %d users, %d %s it", kind, pk, n, holders[pk], areOn)
+		}
+	}
+}
+
 func checkNamed(kind string, items, guards map[string]map[string]types.AttributeValue, itemInfix, guardInfix, idAttr string,
 	portalOf func(string) string, bad func(string, ...any)) {
 	for pk, it := range items {
