@@ -40,6 +40,9 @@ var wantRoutes = []Route{
 	{Method: "GET", Path: "/v1/companies/{companyId}/history", Function: "CompaniesFunction"},
 	{Method: "GET", Path: "/v1/companies/{companyId}/users", Function: "CompaniesFunction"},
 	{Method: "GET", Path: "/v1/companies/{companyId}/group", Function: "CompaniesFunction"},
+	{Method: "POST", Path: "/v1/companies/{companyId}/signup-link", Function: "CompaniesFunction"},
+	{Method: "GET", Path: "/v1/companies/{companyId}/signup-link", Function: "CompaniesFunction"},
+	{Method: "DELETE", Path: "/v1/companies/{companyId}/signup-link", Function: "CompaniesFunction"},
 
 	{Method: "POST", Path: "/v1/projects", Function: "ProjectsFunction"},
 	{Method: "GET", Path: "/v1/projects", Function: "ProjectsFunction"},
@@ -81,6 +84,8 @@ var wantRoutes = []Route{
 
 	{Method: "GET", Path: "/v1/invites/{token}", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/invites/{token}/accept", Function: "ClientFunction", Public: true},
+	{Method: "GET", Path: "/v1/signup/{token}", Function: "ClientFunction", Public: true},
+	{Method: "POST", Path: "/v1/signup/{token}", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/login", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/logout", Function: "ClientFunction", Public: true},
 	{Method: "POST", Path: "/v1/portal/password-reset", Function: "ClientFunction", Public: true},
@@ -92,6 +97,8 @@ var wantRoutes = []Route{
 
 	{Method: "GET", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},
 	{Method: "POST", Path: "/portal/invite/{token}", Function: "PagesFunction", Public: true},
+	{Method: "GET", Path: "/portal/signup/{token}", Function: "PagesFunction", Public: true},
+	{Method: "POST", Path: "/portal/signup/{token}", Function: "PagesFunction", Public: true},
 	{Method: "GET", Path: "/portal/reset", Function: "PagesFunction", Public: true},
 	{Method: "POST", Path: "/portal/reset", Function: "PagesFunction", Public: true},
 	{Method: "GET", Path: "/portal/assets/style.css", Function: "PagesFunction", Public: true},

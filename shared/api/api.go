@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/dynamo"
@@ -25,6 +26,8 @@ import (
 type Deps struct {
 	Store      *dynamo.Store
 	Cursors    *httpapi.Cursors
+	Answers    *httpapi.Answers // seals the answers kept for Idempotency-Key replays
+	Links      *auth.LinkTokens // makes the tokens of company sign-up links
 	Clock      clock.Clock
 	Log        *slog.Logger
 	Mailer     Mailer      // nil in functions that send no mail
@@ -59,7 +62,11 @@ func (d Deps) baseURL(r *httpapi.Request) string {
 	return r.BaseURL()
 }
 
-func (d Deps) router() *httpapi.Router { return httpapi.NewRouter(d.Log, d.Store, d.Clock) }
+func (d Deps) router() *httpapi.Router {
+	rt := httpapi.NewRouter(d.Log, d.Store, d.Clock)
+	rt.SealAnswers(d.Answers)
+	return rt
+}
 
 // List is the body of every list response.
 type List[T any] struct {

@@ -38,7 +38,8 @@ func TestRequestBudget(t *testing.T) {
 	p2 := e.createProject("Budget empty")
 	lone := e.createCompany("Budget lone")
 	bare := e.createProject("Budget bare")
-	var tpl string
+	var tpl, signup string
+	want(t, e.call("POST", "/v1/companies/"+c3+"/signup-link", e.owner, map[string]any{}), 201) // replaced below
 	unused := e.call("POST", "/v1/invitation-templates", e.owner, map[string]any{"name": "Budget unused", "subject": "s", "body": "b"}).String("id")
 	rows := []budget{
 		{"GET /v1/portal", "GetItem", 1, 1, 0, func(e *env) resp { return e.call("GET", "/v1/portal", e.owner, nil) }},
@@ -92,7 +93,24 @@ func TestRequestBudget(t *testing.T) {
 		{"GET /v1/companies/{companyId}/history", "Query(PK, from the company item down: proves it exists)", 1, 0.5, 0, func(e *env) resp {
 			return e.call("GET", "/v1/companies/"+c1+"/history", e.owner, nil)
 		}},
-		{"DELETE /v1/companies/{companyId} (no users or projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + Query(users) + GetItem + Query + TransactWriteItems(Delete history page) + Query + TransactWriteItems(Delete company, guard; Put tombstone); +1 Query per 25 users and per user GetItem, Query(history), GetItem, TransactWriteItems (+1 TransactWriteItems per 100 history entries); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems); +2 per 100 history entries", 8, 3.5, 11, func(e *env) resp {
+		{"POST /v1/companies/{companyId}/signup-link (replacing one)", "TransactGetItems(portal, company, link) + TransactWriteItems(ConditionCheck company, Put token, Put link, Delete old token)", 2, 6, 8, func(e *env) resp {
+			return e.call("POST", "/v1/companies/"+c3+"/signup-link", e.owner, map[string]any{"allowedDomains": []string{"budget.example"}})
+		}},
+		{"GET /v1/companies/{companyId}/signup-link", "TransactGetItems(link, portal)", 1, 4, 0, func(e *env) resp {
+			r := e.call("GET", "/v1/companies/"+c3+"/signup-link", e.owner, nil)
+			signup = r.String("url")[strings.LastIndex(r.String("url"), "/")+1:]
+			return r
+		}},
+		{"GET /v1/signup/{token}", "GetItem(token) + TransactGetItems(portal, company)", 2, 5, 0, func(e *env) resp {
+			return e.call("GET", "/v1/signup/"+signup, "", nil)
+		}},
+		{"POST /v1/signup/{token}", "as GET /v1/signup/{token} + TransactWriteItems(as POST /v1/users, + Update token: the hourly count) + SES SendEmail", 3, 5, 34, func(e *env) resp {
+			return e.call("POST", "/v1/signup/"+signup, "", map[string]any{"email": "budget.signup@budget.example"})
+		}},
+		{"DELETE /v1/companies/{companyId}/signup-link", "GetItem(link) + TransactWriteItems(Delete link, Delete token)", 2, 1, 4, func(e *env) resp {
+			return e.call("DELETE", "/v1/companies/"+c3+"/signup-link", e.owner, nil)
+		}},
+		{"DELETE /v1/companies/{companyId} (no users or projects, 1 history entry)", "GetItem + TransactWriteItems(mark) + Query(users) + GetItem + Query + TransactWriteItems(Delete history page) + Query + GetItem(sign-up link) + TransactWriteItems(Delete company, guard, any sign-up link and its token; Put tombstone); +1 Query per 25 users and per user GetItem, Query(history), GetItem, TransactWriteItems (+1 TransactWriteItems per 100 history entries); +3 per 40 projects (GetItem, TransactGetItems, TransactWriteItems); +2 per 100 history entries", 9, 4.5, 11, func(e *env) resp {
 			return e.call("DELETE", "/v1/companies/"+lone, e.owner, nil)
 		}},
 		{"POST /v1/projects", "TransactWriteItems(Put project)", 1, 0, 3, func(e *env) resp {

@@ -35,6 +35,7 @@ func Client(d Deps) *httpapi.Router {
 	rt.Handle("PATCH /v1/me", httpapi.Public, d.patchMe)
 	rt.Handle("GET /v1/me/projects", httpapi.Public, d.myProjects)
 	rt.Handle("POST /v1/me/password", httpapi.Public, d.changePassword)
+	signupRoutes(d, rt)
 	return rt
 }
 

@@ -20,6 +20,7 @@ func Companies(d Deps) *httpapi.Router {
 	rt.Handle("GET /v1/companies/{companyId}/history", httpapi.Read, d.companyHistory)
 	rt.Handle("GET /v1/companies/{companyId}/users", httpapi.Read, d.listCompanyUsers)
 	rt.Handle("GET /v1/companies/{companyId}/group", httpapi.Read, d.companyGroup)
+	signupLinkRoutes(d, rt)
 	return rt
 }
 

@@ -489,6 +489,7 @@ func TestTenantIsolation(t *testing.T) {
 	conv := e.call("POST", "/v1/crm/deals/"+deal.ID+"/convert", e.owner, nil)
 	want(t, conv, 201)
 	dealProject := conv.JSON()["project"].(map[string]any)["id"].(string)
+	link := e.signupLink(cid, nil)
 	b := e.st.Token("tenant-b", "owner", "b")
 	// Bodies valid in shape, so that only the ids can make the answer 404.
 	bodies := map[string]any{
@@ -502,6 +503,7 @@ func TestTenantIsolation(t *testing.T) {
 		"PATCH /v1/projects/{projectId}/users/{userId}":                  map[string]any{"ratePerHour": 1},
 		"PUT /v1/projects/{projectId}/users/{userId}/permissions":        map[string]any{"permissions": map[string]any{}},
 		"POST /v1/projects/{projectId}/users/{userId}/permissions/clone": map[string]any{"targetUserIds": []string{uid}},
+		"POST /v1/companies/{companyId}/signup-link":                     map[string]any{},
 	}
 	for _, r := range e.st.Routes {
 		if !strings.Contains(r.Path, "{") {
@@ -528,6 +530,9 @@ func TestTenantIsolation(t *testing.T) {
 	want(t, e.call("POST", "/v1/users", b, map[string]any{"emails": "x@tenant.example", "companyId": cid}), 400)
 	// A's data is intact.
 	want(t, e.call("GET", "/v1/companies/"+cid, e.owner, nil), 200)
+	// A's sign-up link still works; its secret under B's name opens nothing.
+	want(t, e.call("GET", "/v1/signup/"+link, "", nil), 200)
+	want(t, e.call("GET", "/v1/signup/tenant-b"+link[strings.Index(link, "."):], "", nil), 404)
 	if u := e.call("GET", "/v1/users/"+uid, e.owner, nil).JSON(); u["name"] != nil || u["status"] != "invited" {
 		t.Fatalf("user changed: %v", u)
 	}

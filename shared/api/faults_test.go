@@ -120,7 +120,33 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 	account := func() localcrm.Account {
 		return e.st.CRM.AddAccount(localcrm.Account{Name: uniq("Fault CRM account"), Website: "https://fault.example"})
 	}
+	// signupLink is a fresh company's sign-up link: each case counts its
+	// own sign-ups.
+	signupLink := func() (cid, token string) {
+		cid = company()
+		return cid, e.signupLink(cid, nil)
+	}
 	return map[string]func() faultReq{
+		"POST /v1/companies/{companyId}/signup-link": func() faultReq {
+			return faultReq{"POST", "/v1/companies/" + company() + "/signup-link", staff(), map[string]any{"allowedDomains": []string{"example.com"}}, 201}
+		},
+		"DELETE /v1/companies/{companyId}/signup-link": func() faultReq {
+			cid, _ := signupLink()
+			return faultReq{"DELETE", "/v1/companies/" + cid + "/signup-link", staff(), nil, 204}
+		},
+		// A sign-up becomes a user as POST /v1/users makes one.
+		"POST /v1/signup/{token}": func() faultReq {
+			_, tok := signupLink()
+			return faultReq{"POST", "/v1/signup/" + tok, "", map[string]any{"email": strings.ReplaceAll(uniq("signup"), " ", "") + "@example.com"}, 202}
+		},
+		"POST /portal/signup/{token}": func() faultReq {
+			_, tok := signupLink()
+			path := "/portal/signup/" + tok
+			f := e.formOf(path)
+			f.values.Set("email", strings.ReplaceAll(uniq("signup"), " ", "")+"@example.com")
+			f.values.Set("name", "")
+			return faultReq{"POST", path, "", f, 202}
+		},
 		"PUT /v1/portal/crm": func() faultReq {
 			return faultReq{"PUT", "/v1/portal/crm", staff(), e.crmCredentials(), 200}
 		},
@@ -389,6 +415,7 @@ func TestMailFaults(t *testing.T) {
 	}{
 		{"POST /v1/users", "", 201},                       // created; invite.lastError says to re-invite
 		{"POST /v1/crm/imports", "", 200},                 // as POST /v1/users: created, invite.lastError set
+		{"POST /v1/signup/{token}", "", 202},              // as POST /v1/users, and 202 whatever happens
 		{"POST /v1/users/{userId}/reinvite", "", 503},     // nothing sent: 503, gate reopened
 		{"POST /v1/users/reinvite", "", 200},              // per user: outcome "failed"
 		{"POST /v1/portal/password-reset", "", 202},       // always 202 (no enumeration)
@@ -413,6 +440,17 @@ func TestMailFaults(t *testing.T) {
 			}
 			e.consistent()
 			switch tt.route {
+			case "POST /v1/signup/{token}":
+				email := req.body.(map[string]any)["email"].(string)
+				users := e.call("GET", "/v1/users?q="+url.QueryEscape(email), e.st.Token("demo", "owner", "o"), nil).JSON()["items"].([]any)
+				if len(users) != 1 {
+					t.Fatalf("with SES down, the sign-up made %d users", len(users))
+				}
+				id := users[0].(map[string]any)["id"].(string)
+				if e.invite(id)["lastError"] == nil {
+					t.Fatal("the failed invitation is not recorded on the user")
+				}
+				want(t, e.call("POST", "/v1/users/"+id+"/reinvite", e.st.Token("demo", "owner", "o"), nil), 202)
 			case "POST /v1/users", "POST /v1/crm/imports":
 				created, _ := res.JSON()["created"].([]any)
 				if len(created) != 1 {

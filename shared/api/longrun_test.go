@@ -130,7 +130,8 @@ type longRun struct {
 	users     []*lrUser
 	profiles  []string // custom profile ids
 	roles     []*lrRole
-	roleStats map[string]int // outcomes of the role actions, for the summary
+	roleStats map[string]int       // outcomes of the role actions, for the summary
+	signups   map[string]*lrSignup // by company id (signup_longrun_test.go)
 	templates []string
 	exports   []string
 	seq       int
@@ -320,6 +321,8 @@ func (l *longRun) actions() []lrAction {
 		{"crm connection and contacts", 2, (*longRun).crmAction},
 		{"crm import", 2, (*longRun).crmImport},
 		{"crm deal conversion", 2, (*longRun).crmConvert},
+		{"sign-up link", 3, (*longRun).signupAction},
+		{"disable a sign-up link", 1, (*longRun).disableSignup},
 		{"accept invitation", 3, (*longRun).acceptInvite},
 		{"accept invitation (page)", 1, (*longRun).acceptInvitePage},
 		{"client session", 4, (*longRun).clientSession},
@@ -597,6 +600,7 @@ func (l *longRun) removeCompanyModel(c *lrCompany) {
 		l.unlinkModel(p, c.id)
 	}
 	l.companies = slices.DeleteFunc(l.companies, func(x *lrCompany) bool { return x == c })
+	delete(l.signups, c.id) // its sign-up link goes with it
 }
 
 func (l *longRun) unlinkModel(p *lrProject, cid string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
@@ -14,16 +15,19 @@ import (
 )
 
 // Pages is the router of the pages function: the client portal's public
-// HTML pages (an invitation link, a password reset), served by the API so a
-// portal works before its own front end links them in. They call the same
-// services as the JSON endpoints (openInvitation, acceptInvitation,
-// requestResetCode, confirmResetCode): no second copy of the rules. Every
+// HTML pages (an invitation link, a company's sign-up link, a password
+// reset), served by the API so a portal works before its own front end
+// links them in. They call the same services as the JSON endpoints
+// (openInvitation, acceptInvitation, signupView, signUp, requestResetCode,
+// confirmResetCode): no second copy of the rules. Every
 // failure is answered as a page, never as problem+json.
 func Pages(d Deps) *httpapi.Router {
 	rt := d.router()
 	rt.RenderErrors(pages.Error)
 	rt.Handle("GET /portal/invite/{token}", httpapi.Public, d.invitePage)
 	rt.Handle("POST /portal/invite/{token}", httpapi.Public, d.invitePost)
+	rt.Handle("GET /portal/signup/{token}", httpapi.Public, d.signupPage)
+	rt.Handle("POST /portal/signup/{token}", httpapi.Public, d.signupPost)
 	rt.Handle("GET /portal/reset", httpapi.Public, d.resetPage)
 	rt.Handle("POST /portal/reset", httpapi.Public, d.resetPost)
 	rt.Handle("GET "+pages.StylePath, httpapi.Public, func(context.Context, *httpapi.Request) (*httpapi.Response, error) {
@@ -106,22 +110,25 @@ func (d Deps) inviteForm(r *httpapi.Request, inv dynamo.Invite, status int, errs
 	}, "")
 }
 
-// linkPage answers a link that cannot be accepted: unknown or used (404),
-// expired (410), of a deactivated user (409). Other errors go to the
-// router's error page.
+// linkPage answers an invitation link that cannot be accepted: unknown or
+// used (404), expired (410), of a deactivated user (409). Other errors go
+// to the router's error page.
 func linkPage(err error) (*httpapi.Response, error) {
-	var title, text string
-	switch clientele.ErrorCode(err) {
-	case clientele.NotFound:
-		title, text = "This invitation link does not work", "It is unknown or was already used. If you already set your password, sign in to the portal; otherwise ask your contact to re-invite you."
-	case clientele.Gone:
-		title, text = "This invitation link has expired", "Invitation links work for a limited time. Ask your contact to re-invite you."
-	case clientele.Conflict:
-		title, text = "This account is not active", "Your access was turned off. Ask your contact to re-invite you."
-	default:
+	return statePage(err, map[clientele.Code][2]string{
+		clientele.NotFound: {"This invitation link does not work", "It is unknown or was already used. If you already set your password, sign in to the portal; otherwise ask your contact to re-invite you."},
+		clientele.Gone:     {"This invitation link has expired", "Invitation links work for a limited time. Ask your contact to re-invite you."},
+		clientele.Conflict: {"This account is not active", "Your access was turned off. Ask your contact to re-invite you."},
+	})
+}
+
+// statePage is the page of err when texts has a title and text for its
+// code; other errors go to the router's error page.
+func statePage(err error, texts map[clientele.Code][2]string) (*httpapi.Response, error) {
+	t, ok := texts[clientele.ErrorCode(err)]
+	if !ok {
 		return nil, err
 	}
-	return pages.Page(httpapi.Status(err), title, pages.Heading(title)+pages.Para(text)), nil
+	return pages.Page(httpapi.Status(err), t[0], pages.Heading(t[0])+pages.Para(t[1])), nil
 }
 
 func (d Deps) invitePost(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -223,4 +230,69 @@ func (d Deps) resetPost(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 			pages.Para("Sign in with your new password. Every session that was signed in with the old one has ended.")), nil
 	}
 	return nil, clientele.Fields{{Field: "step", Message: "must be request or confirm"}}.Err()
+}
+
+func (d Deps) signupPage(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	l, ac, err := d.signupView(ctx, r.Param("token"))
+	if err != nil {
+		return signupLinkPage(err)
+	}
+	return d.signupForm(r, l, ac, http.StatusOK, SignupInput{}, nil), nil
+}
+
+// signupForm asks for an address (and a name) to join the link's company,
+// saying which domains may.
+func (d Deps) signupForm(r *httpapi.Request, l dynamo.SignupLink, ac dynamo.AddContext, status int, in SignupInput, errs map[string]string) *httpapi.Response {
+	portal := portalName(ac.Portal)
+	intro := pages.Heading("Join "+ac.Company.Name+" on "+portal) +
+		pages.Para("Enter your work address. We will email you an invitation to "+portal+" as a member of "+ac.Company.Name+".")
+	hint := ""
+	if len(l.AllowedDomains) > 0 {
+		hint = "An address at " + strings.Join(l.AllowedDomains, ", ") + "."
+	}
+	name := ""
+	if in.Name != nil {
+		name = *in.Name
+	}
+	return d.form(r, status, "Sign up · "+portal, intro, pages.Form{
+		Fields: []pages.Field{
+			{Name: "email", Label: "Email address", Type: "email", Value: in.Email, Autocomplete: "email", Hint: hint, Error: errs["email"]},
+			{Name: "name", Label: "Your name (optional)", Type: "text", Value: name, Autocomplete: "name", Error: errs["name"]},
+		},
+		Submit: "Send me an invitation",
+	}, "")
+}
+
+// signupLinkPage answers a sign-up link that cannot be used: unknown,
+// replaced or disabled (404), expired (410).
+func signupLinkPage(err error) (*httpapi.Response, error) {
+	return statePage(err, map[clientele.Code][2]string{
+		clientele.NotFound: {"This sign-up link does not work", "It is unknown, or it was replaced or turned off. Ask your contact for the current link."},
+		clientele.Gone:     {"This sign-up link has expired", "Sign-up links work for a limited time. Ask your contact for a new one."},
+	})
+}
+
+func (d Deps) signupPost(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	if _, ok := auth.PortalOf(r.Param("token")); !ok {
+		return signupLinkPage(clientele.Errorf(clientele.NotFound, "no such link")) // as the JSON endpoint: 404 before the body
+	}
+	form, err := d.postedForm(r, "email", "name")
+	if err != nil {
+		return nil, err
+	}
+	in := SignupInput{Email: form["email"]}
+	if n := strings.TrimSpace(form["name"]); n != "" {
+		in.Name = &n
+	}
+	l, ac, err := d.signUp(ctx, r, r.Param("token"), in)
+	if errs := fieldErrors(err); errs != nil {
+		return d.signupForm(r, l, ac, http.StatusBadRequest, in, errs), nil
+	}
+	if err != nil {
+		return signupLinkPage(err)
+	}
+	title := "Check your email"
+	return pages.Page(http.StatusAccepted, title, pages.Heading(title)+
+		pages.Para("If "+strings.TrimSpace(in.Email)+" may join, an invitation is on its way to it. It holds a link to choose your password.")+
+		pages.Para("Nothing after a few minutes? Check your spam folder, or ask your contact.")), nil
 }

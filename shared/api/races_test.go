@@ -321,18 +321,19 @@ func (e effect) String() string {
 // sameKeyCreates is, per staff POST route, what one request adds to the
 // portal's lists and mailbox (nothing where absent).
 var sameKeyCreates = map[string]effect{
-	"POST /v1/companies":                  {"companies": 1},
-	"POST /v1/crm/deals/{dealId}/convert": {"projects": 1, "companies": 1},           // a deal of an account new to the portal; no mail
-	"POST /v1/crm/imports":                {"users": 1, "companies": 1, "emails": 1}, // a contact of a new account, invited as by POST /v1/users
-	"POST /v1/exports":                    {"exports": 1},
-	"POST /v1/imports":                    {"users": 1, "companies": 1}, // an import invites nobody
-	"POST /v1/invitation-templates":       {"templates": 1},
-	"POST /v1/profiles":                   {"profiles": 1},
-	"POST /v1/projects":                   {"projects": 1},
-	"POST /v1/roles":                      {"roles": 1},
-	"POST /v1/users":                      {"users": 1, "emails": 1},
-	"POST /v1/users/reinvite":             {"emails": 1},
-	"POST /v1/users/{userId}/reinvite":    {"emails": 1},
+	"POST /v1/companies":                         {"companies": 1},
+	"POST /v1/companies/{companyId}/signup-link": {},                                        // a link is in no list
+	"POST /v1/crm/deals/{dealId}/convert":        {"projects": 1, "companies": 1},           // a deal of an account new to the portal; no mail
+	"POST /v1/crm/imports":                       {"users": 1, "companies": 1, "emails": 1}, // a contact of a new account, invited as by POST /v1/users
+	"POST /v1/exports":                           {"exports": 1},
+	"POST /v1/imports":                           {"users": 1, "companies": 1}, // an import invites nobody
+	"POST /v1/invitation-templates":              {"templates": 1},
+	"POST /v1/profiles":                          {"profiles": 1},
+	"POST /v1/projects":                          {"projects": 1},
+	"POST /v1/roles":                             {"roles": 1},
+	"POST /v1/users":                             {"users": 1, "emails": 1},
+	"POST /v1/users/reinvite":                    {"emails": 1},
+	"POST /v1/users/{userId}/reinvite":           {"emails": 1},
 }
 
 // TestSameKeyOnEveryPost: for every staff POST of template.yaml (those

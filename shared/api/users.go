@@ -122,25 +122,34 @@ func noneAdded(failed []clientele.Failure, errs []error) error {
 	return e
 }
 
-// addUser creates one user and, with portal access, sends the invitation.
-// A failed send keeps the user (the address is theirs) and records why on
-// the invite, where re-invites and reminders pick it up.
+// addUser creates one user of ac.Portal, made by the staff member of r,
+// and, with portal access, sends the invitation.
 func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, tmpl clientele.User, email string) (clientele.User, error) {
+	return d.addUserBy(ctx, r, ac, tmpl, email, func(u clientele.User, hash string) error {
+		return d.Store.CreateUser(ctx, ac.Portal.ID, u, hash, actor(r))
+	})
+}
+
+// addUserBy is addUser with the write that creates the user (CreateUser,
+// or a sign-up's). A failed send keeps the user (the address is theirs)
+// and records why on the invite, where re-invites and reminders pick it up.
+func (d Deps) addUserBy(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, tmpl clientele.User, email string,
+	create func(u clientele.User, tokenHash string) error) (clientele.User, error) {
 	now := d.Store.Now()
 	u := tmpl
 	u.ID, u.Email, u.CreatedAt, u.UpdatedAt, u.Version = d.Store.NewID(), email, now, now, 1
 	u.Projects = slices.Clone(tmpl.Projects)
 	var token, hash string
 	if u.PortalAccess {
-		token, hash = auth.NewPortalToken(r.Principal.PortalID)
+		token, hash = auth.NewPortalToken(ac.Portal.ID)
 		u = u.WithInvitation(now, ac.Portal.InviteTTL(), hash)
 	}
-	if err := d.Store.CreateUser(ctx, r.Principal.PortalID, u, hash, actor(r)); err != nil {
+	if err := create(u, hash); err != nil {
 		return u, err
 	}
 	if u.PortalAccess {
 		if err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token); err != nil {
-			msg := d.inviteNotSent(ctx, r, u, err)
+			msg := d.inviteNotSent(ctx, r, ac.Portal.ID, u, err)
 			u.InviteError = &msg
 		}
 	}
@@ -148,12 +157,12 @@ func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddCont
 }
 
 // inviteNotSent is the one undo of an invitation whose email failed (sent
-// when u.LastInvitedAt says): it records why on the user and reopens the
-// gate, and returns the message recorded.
-func (d Deps) inviteNotSent(ctx context.Context, r *httpapi.Request, u clientele.User, sendErr error) string {
+// when u.LastInvitedAt says): it records why on user u of portal pid and
+// reopens the gate, and returns the message recorded.
+func (d Deps) inviteNotSent(ctx context.Context, r *httpapi.Request, pid string, u clientele.User, sendErr error) string {
 	msg := "the invitation email could not be sent; re-invite the user"
 	d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", sendErr)
-	if err := d.Store.InviteNotSent(ctx, r.Principal.PortalID, u.ID, *u.LastInvitedAt, msg); err != nil {
+	if err := d.Store.InviteNotSent(ctx, pid, u.ID, *u.LastInvitedAt, msg); err != nil {
 		d.Log.WarnContext(ctx, "invitation failure not recorded", "request_id", r.ID, "user", u.ID, "error", err)
 	}
 	return msg

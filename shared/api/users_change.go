@@ -228,7 +228,7 @@ func (d Deps) sendChangedAddressInvitation(ctx context.Context, r *httpapi.Reque
 	if err == nil {
 		return nil
 	}
-	msg := d.inviteNotSent(ctx, r, *u, err)
+	msg := d.inviteNotSent(ctx, r, r.Principal.PortalID, *u, err)
 	u.InviteError = &msg
 	return err
 }
@@ -268,7 +268,7 @@ func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, ac dynam
 	if err == nil {
 		return nil
 	}
-	d.inviteNotSent(ctx, r, u, err)
+	d.inviteNotSent(ctx, r, r.Principal.PortalID, u, err)
 	return &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
 		Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
 }

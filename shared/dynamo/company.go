@@ -346,6 +346,19 @@ func (s *Store) DeleteCompany(ctx context.Context, pid, cid string, actor client
 	if id := crmAccountOf(c.CRM); id != "" {
 		items = append(items, s.crmUnguard(pid, CRMAccount, id))
 	}
+	// Read after the mark, which no new link passes: the link found is the
+	// last one.
+	link, err := s.getItem(ctx, companyPK(pid, cid), skSignup)
+	if err != nil {
+		return err
+	}
+	if link != nil {
+		l, err := signupFromItem(pid, link)
+		if err != nil {
+			return err
+		}
+		items = append(items, s.del(key(companyPK(pid, cid), skSignup), "", nil, nil), s.del(key(signupPK(pid, l.TokenHash), skMeta), "", nil, nil))
+	}
 	return s.transact(ctx, items, nil)
 }
 

@@ -483,6 +483,11 @@ func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs,
 // user count, the project memberships (each checked against the project),
 // the invitation link's hash and the first history entry.
 func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, tokenHash string, actor clientele.Actor) error {
+	return s.createUser(ctx, pid, u, tokenHash, actor)
+}
+
+// createUser is CreateUser with more items that must hold with it.
+func (s *Store) createUser(ctx context.Context, pid string, u clientele.User, tokenHash string, actor clientele.Actor, more ...txItem) error {
 	emailKey := clientele.EmailKey(u.Email)
 	guard := key(emailPK(pid, emailKey), skGuard)
 	guard["type"], guard["userId"] = str("user_email"), str(u.ID)
@@ -522,7 +527,7 @@ func (s *Store) CreateUser(ctx context.Context, pid string, u clientele.User, to
 		ch.Record("roleIds", nil, u.RoleIDs)
 	}
 	items = append(items, s.history(userPK(pid, u.ID), actor, clientele.UserCreated, ch))
-	err := s.transact(ctx, items, nil)
+	err := s.transact(ctx, append(items, more...), nil)
 	if err == errEmailTaken {
 		return s.emailTaken(ctx, pid, emailKey)
 	}

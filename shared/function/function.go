@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/config"
@@ -33,10 +34,16 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
 	}
+	answers, err := httpapi.NewAnswers(cfg.CursorSecret)
+	if err != nil {
+		return api.Deps{}, fmt.Errorf("answer key: %w", err)
+	}
 	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	d := api.Deps{
 		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
 		Cursors:    cursors,
+		Answers:    answers,
+		Links:      auth.NewLinkTokens(cfg.CursorSecret),
 		Clock:      c,
 		Log:        log,
 		APIBaseURL: cfg.APIBaseURL,

@@ -20,16 +20,22 @@ type Cursors struct{ aead cipher.AEAD }
 
 // NewCursors derives the cursor key from secret.
 func NewCursors(secret string) (*Cursors, error) {
-	key := sha256.Sum256([]byte("clientele cursor v1\x00" + secret))
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := newAEAD("clientele cursor v1", secret)
 	if err != nil {
 		return nil, err
 	}
 	return &Cursors{aead: aead}, nil
+}
+
+// newAEAD is AES-256-GCM under a key derived from secret for one use
+// (label), so that no two uses share a key.
+func newAEAD(label, secret string) (cipher.AEAD, error) {
+	key := sha256.Sum256([]byte(label + "\x00" + secret))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 func cursorAD(portalID, query string) []byte { return []byte(portalID + "\x00" + query) }

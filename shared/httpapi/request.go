@@ -36,6 +36,7 @@ type Request struct {
 	Principal auth.Principal
 	pending   *idempotency.Record // set when the POST carries an unused Idempotency-Key
 	recorded  bool                // the handler wrote the record in its own transaction
+	sealed    *Answers            // the router's, which seals the record's body
 	ctx       requestContext
 }
 
@@ -213,7 +214,7 @@ func (r *Request) Record(resp *Response) *idempotency.Record {
 		return nil
 	}
 	rec := *r.pending
-	rec.Status, rec.Body = resp.StatusCode, resp.Body
+	rec.Status, rec.Body = resp.StatusCode, r.sealed.seal(rec.PortalID, rec.KeyHash, resp.Body)
 	rec.Headers = make(map[string]string, len(resp.Headers))
 	for k, v := range resp.Headers {
 		rec.Headers[k] = v

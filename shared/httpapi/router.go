@@ -47,6 +47,7 @@ type Router struct {
 	idem   idempotency.Store
 	clock  clock.Clock
 	errors func(error) *Response // renders a failed request; Problem unless set
+	sealed *Answers              // seals kept answers; nil keeps them as they are
 }
 
 // NewRouter returns an empty router.
@@ -58,6 +59,9 @@ func NewRouter(log *slog.Logger, idem idempotency.Store, c clock.Clock) *Router 
 // problem+json: the HTML pages answer their errors as pages. render must
 // treat an unknown error as internal (no cause shown), as Problem does.
 func (rt *Router) RenderErrors(render func(error) *Response) { rt.errors = render }
+
+// SealAnswers makes the router keep Idempotency-Key answers sealed by a.
+func (rt *Router) SealAnswers(a *Answers) { rt.sealed = a }
 
 // Handle registers h for routeKey.
 func (rt *Router) Handle(routeKey string, access Access, h HandlerFunc) {
@@ -158,7 +162,7 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, h HandlerFunc) (*R
 	if resp, err := rt.replay(ctx, rec, now); resp != nil || err != nil {
 		return resp, err
 	}
-	r.pending = &rec
+	r.pending, r.sealed = &rec, rt.sealed
 	resp, err := h(ctx, r)
 	if errors.Is(err, idempotency.ErrRace) {
 		// A concurrent request with this key committed first (answer as it
@@ -235,7 +239,7 @@ func (rt *Router) locked(ctx context.Context, r *Request, h HandlerFunc) (*Respo
 		}
 		return resp, err
 	}
-	r.pending = &rec
+	r.pending, r.sealed = &rec, rt.sealed
 	if err := rt.idem.ReplaceIdempotency(context.WithoutCancel(ctx), *r.Record(resp)); err != nil {
 		// The work is done; the lock lapses and the key then does the work
 		// again only for requests that find neither record nor lock.
@@ -259,7 +263,14 @@ func (rt *Router) replay(ctx context.Context, rec idempotency.Record, now time.T
 	if prev.InProgress() {
 		return nil, errInProgress
 	}
-	resp := &Response{StatusCode: prev.Status, Body: prev.Body, Headers: map[string]string{}}
+	body, err := rt.sealed.open(rec.PortalID, rec.KeyHash, prev.Body)
+	if err != nil {
+		// CURSOR_SECRET changed within the record's day: the answer is
+		// lost, and doing the work again could do it twice.
+		return nil, &clientele.Error{Code: clientele.Conflict, Err: err,
+			Message: "this Idempotency-Key was used, and its answer can no longer be read; use a new key for a new request"}
+	}
+	resp := &Response{StatusCode: prev.Status, Body: body, Headers: map[string]string{}}
 	for k, v := range prev.Headers {
 		resp.Headers[k] = v
 	}

@@ -68,6 +68,7 @@ func TestRoutes(t *testing.T) {
 	}
 	want := []string{
 		"DELETE /v1/companies/{companyId}",
+		"DELETE /v1/companies/{companyId}/signup-link",
 		"DELETE /v1/invitation-templates/{templateId}",
 		"DELETE /v1/portal/crm",
 		"DELETE /v1/profiles/{profileId}",
@@ -80,10 +81,12 @@ func TestRoutes(t *testing.T) {
 		"GET /portal/assets/style.css",
 		"GET /portal/invite/{token}",
 		"GET /portal/reset",
+		"GET /portal/signup/{token}",
 		"GET /v1/companies",
 		"GET /v1/companies/{companyId}",
 		"GET /v1/companies/{companyId}/group",
 		"GET /v1/companies/{companyId}/history",
+		"GET /v1/companies/{companyId}/signup-link",
 		"GET /v1/companies/{companyId}/users",
 		"GET /v1/crm/contacts",
 		"GET /v1/exports",
@@ -103,6 +106,7 @@ func TestRoutes(t *testing.T) {
 		"GET /v1/projects/{projectId}/users/{userId}/permissions",
 		"GET /v1/roles",
 		"GET /v1/roles/{roleId}",
+		"GET /v1/signup/{token}",
 		"GET /v1/users",
 		"GET /v1/users/{userId}",
 		"GET /v1/users/{userId}/history",
@@ -117,7 +121,9 @@ func TestRoutes(t *testing.T) {
 		"PATCH /v1/users/{userId}",
 		"POST /portal/invite/{token}",
 		"POST /portal/reset",
+		"POST /portal/signup/{token}",
 		"POST /v1/companies",
+		"POST /v1/companies/{companyId}/signup-link",
 		"POST /v1/crm/deals/{dealId}/convert",
 		"POST /v1/crm/imports",
 		"POST /v1/exports",
@@ -135,6 +141,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/projects/{projectId}/users",
 		"POST /v1/projects/{projectId}/users/{userId}/permissions/clone",
 		"POST /v1/roles",
+		"POST /v1/signup/{token}",
 		"POST /v1/users",
 		"POST /v1/users/reinvite",
 		"POST /v1/users/{userId}/activate",
@@ -159,15 +166,15 @@ var bulkCreates = map[string]string{"createUsers": "created", "addProjectUsers":
 var csvBodies = []string{"importUsers"}
 
 // publicOps are the operations that need no credentials (security: []): the
-// invitation link's token is their credential.
+// token of an invitation or sign-up link is their credential.
 var publicOps = []string{"getInvite", "acceptInvite", "login", "requestPasswordReset", "confirmPasswordReset",
-	"invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "pagesStylesheet"}
+	"getSignup", "signUp", "invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "signupPage", "signupPagePost", "pagesStylesheet"}
 
 // pageOps are the portal's HTML pages: every answer is text/html (errors
 // too, never problem+json) with the pages' security headers, forms post
 // application/x-www-form-urlencoded, and a browser's form post carries no
 // Idempotency-Key.
-var pageOps = []string{"invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "pagesStylesheet"}
+var pageOps = []string{"invitePage", "acceptInvitePage", "resetPage", "resetPagePost", "signupPage", "signupPagePost", "pagesStylesheet"}
 
 // pageHeaders are the headers every page answer must declare as required.
 var pageHeaders = []string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy", "Cache-Control", "X-Content-Type-Options"}

@@ -303,3 +303,76 @@ func TestPasswordResetInChromium(t *testing.T) {
 		t.Fatalf("login: old password %d, new password %d", old, now)
 	}
 }
+
+func TestSignupInChromium(t *testing.T) {
+	e := newEnv(t)
+	_, company := e.api("POST", "/v1/companies", e.owner, map[string]any{"name": "Globex <Corp>"})
+	cid := company["id"].(string)
+	s, link := e.api("POST", "/v1/companies/"+cid+"/signup-link", e.owner, map[string]any{"allowedDomains": []string{"globex.example"}})
+	url, _ := link["url"].(string)
+	if s != 201 || !strings.HasPrefix(url, e.url+"/portal/signup/demo.") {
+		t.Fatalf("sign-up link: %d %v", s, link)
+	}
+
+	var title string
+	e.run("open the sign-up link", chromedp.Navigate(url), chromedp.WaitVisible("#email", chromedp.ByID), chromedp.Title(&title))
+	if title != "Sign up · Demo Portal" {
+		t.Fatalf("title %q", title)
+	}
+	if h := e.text("h1"); h != "Join Globex <Corp> on Demo Portal" {
+		t.Fatalf("heading %q", h) // escaped in HTML, shown as written
+	}
+	if hint := e.text("#email-hint"); hint != "An address at globex.example." {
+		t.Fatalf("hint %q", hint)
+	}
+	e.shot("9-signup")
+
+	// An address the browser takes and the service refuses: the form
+	// again, the error announced, the field focused, the name kept.
+	e.run("submit an address without a real domain",
+		chromedp.SendKeys("#email", "hank@localhost", chromedp.ByID),
+		chromedp.SendKeys("#name", "Hank Scorpio", chromedp.ByID),
+		chromedp.Click("button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible(`[role="alert"]`, chromedp.ByQuery))
+	if msg := e.text("#email-error"); msg != "Error: Email address has an invalid domain" {
+		t.Fatalf("error %q", msg)
+	}
+	if f := e.focused(); f != "email" {
+		t.Fatalf("focus on %q, want the email field", f)
+	}
+	var name string
+	e.run("read the name", chromedp.Value("#name", &name, chromedp.ByID))
+	if name != "Hank Scorpio" {
+		t.Fatalf("the name was not kept: %q", name)
+	}
+	e.shot("10-signup-error")
+
+	before := len(e.mail())
+	e.run("sign up",
+		chromedp.Clear("#email", chromedp.ByID),
+		chromedp.SendKeys("#email", "hank@globex.example", chromedp.ByID),
+		chromedp.Click("button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible(`//h1[text()="Check your email"]`, chromedp.BySearch))
+	e.shot("11-signup-sent")
+	msgs := e.mail()
+	if len(msgs) != before+1 || msgs[0].To[0] != "hank@globex.example" {
+		t.Fatalf("%d new messages", len(msgs)-before)
+	}
+	invite := ""
+	for _, l := range msgs[0].Links {
+		if strings.Contains(l, "/portal/invite/") {
+			invite = l
+		}
+	}
+	e.run("open the invitation", chromedp.Navigate(invite), chromedp.WaitVisible("#password", chromedp.ByID))
+	if h := e.text("h1"); h != "Welcome to Demo Portal" {
+		t.Fatalf("invitation heading %q", h)
+	}
+
+	// Disabled, the link says so at once.
+	if s, _ := e.api("DELETE", "/v1/companies/"+cid+"/signup-link", e.owner, nil); s != 204 {
+		t.Fatalf("disable: %d", s)
+	}
+	e.run("open the disabled link", chromedp.Navigate(url), chromedp.WaitVisible(`//h1[text()="This sign-up link does not work"]`, chromedp.BySearch))
+	e.shot("12-signup-disabled")
+}

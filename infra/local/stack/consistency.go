@@ -58,7 +58,9 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 	roles := map[string]map[string]types.AttributeValue{}
 	roleGuards := map[string]map[string]types.AttributeValue{}
 	templateGuards := map[string]map[string]types.AttributeValue{}
-	crmGuards := map[string]map[string]types.AttributeValue{} // by PK
+	crmGuards := map[string]map[string]types.AttributeValue{}    // by PK
+	signupLinks := map[string]map[string]types.AttributeValue{}  // by the company's PK
+	signupTokens := map[string]map[string]types.AttributeValue{} // by PK
 	var history []string
 	var start map[string]types.AttributeValue
 	for {
@@ -100,6 +102,10 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 				templateGuards[pk] = it
 			case "crm_account", "crm_contact", "crm_deal":
 				crmGuards[pk] = it
+			case "signup_link":
+				signupLinks[pk] = it
+			case "signup_token":
+				signupTokens[pk] = it
 			case "company_member", "project_member", "user_name":
 				members[pk+"|"+sval(it, "SK")] = it
 			}
@@ -207,6 +213,7 @@ func (st *Stack) check(ctx context.Context, midway bool) ([]string, error) {
 		}
 	}
 	checkCRMLinks(companies, users, projects, crmGuards, midway, portalOf, bad)
+	checkSignupLinks(companies, signupLinks, signupTokens, portalOf, bad)
 	for _, pk := range history {
 		_, isCompany := companies[pk]
 		_, isUser := users[pk]
@@ -339,6 +346,28 @@ func checkNamed(kind string, items, guards map[string]map[string]types.Attribute
 	for pk, g := range guards {
 		if _, ok := items["P#"+portalOf(pk)+itemInfix+sval(g, idAttr)]; !ok {
 			bad("%s name guard %s points to no %s", kind, pk, kind)
+		}
+	}
+}
+
+// checkSignupLinks: every company's sign-up link belongs to a company and
+// has its token's lookup item (same link, same company), and every lookup
+// item is the current link of its company: a replaced or disabled link
+// leaves no token that opens.
+func checkSignupLinks(companies, links, tokens map[string]map[string]types.AttributeValue, portalOf func(string) string, bad func(string, ...any)) {
+	for pk, l := range links {
+		if _, ok := companies[pk]; !ok {
+			bad("sign-up link %s belongs to no company", pk)
+		}
+		tk, ok := tokens["P#"+portalOf(pk)+"#SIGNUP#"+sval(l, "tokenHash")]
+		if !ok || sval(tk, "id") != sval(l, "id") || "P#"+portalOf(pk)+"#C#"+sval(tk, "companyId") != pk {
+			bad("sign-up link %s has no lookup item of its token", pk)
+		}
+	}
+	for pk, tk := range tokens {
+		l, ok := links["P#"+portalOf(pk)+"#C#"+sval(tk, "companyId")]
+		if !ok || "P#"+portalOf(pk)+"#SIGNUP#"+sval(l, "tokenHash") != pk {
+			bad("sign-up token %s is no company's current link", pk)
 		}
 	}
 }
