@@ -345,6 +345,7 @@ func faultCases(e usersEnv) map[string]func() faultReq {
 // 500; the table's invariants hold; and once the fault clears, repeating
 // the request completes it.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel() // the longest tests overlap: each alone waits on DynamoDB Local more than it computes
 	e := newUsersEnv(t)
 	e.st.HoldStream(true) // the export worker's requests would mix with the counted ones
 	eachWriteRoute(t, e, faultCases(e), func(r template.Route, prepare func() faultReq) {
@@ -493,6 +494,7 @@ func importBody(project, company, email string) csvBody {
 // nothing half-written, and the same request completes once DynamoDB is
 // healthy again.
 func TestServiceErrors(t *testing.T) {
+	t.Parallel() // the longest tests overlap: each alone waits on DynamoDB Local more than it computes
 	e := newUsersEnv(t)
 	e.st.HoldStream(true)
 	cases := faultCases(e)

@@ -164,6 +164,7 @@ func longRunSeed(t *testing.T) uint64 {
 // model; the table's invariants hold midway and at the end; and every
 // route was exercised.
 func TestLongRun(t *testing.T) {
+	t.Parallel() // the longest tests overlap: each alone waits on DynamoDB Local more than it computes
 	seed := longRunSeed(t)
 	target := 2000
 	if s := os.Getenv("CLIENTELE_LONGRUN_REQUESTS"); s != "" {

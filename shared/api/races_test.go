@@ -346,6 +346,7 @@ var sameKeyCreates = map[string]effect{
 // each named entity's version and history exactly as one request without a
 // key did (measured on a twin of the request prepared the same way).
 func TestSameKeyOnEveryPost(t *testing.T) {
+	t.Parallel() // the longest tests overlap: each alone waits on DynamoDB Local more than it computes
 	e, tap := newTappedUsersEnv(t)
 	cases := faultCases(e)
 	routes := 0
