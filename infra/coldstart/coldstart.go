@@ -243,6 +243,9 @@ func (b *Bench) start(ctx context.Context, fn Function, payload []byte) (res Res
 	if err != nil {
 		return res, err
 	}
+	// A fresh connection: ports are reused from start to start, and a kept
+	// one of an emulator already gone answers with a reset.
+	req.Close = true
 	t0 := time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

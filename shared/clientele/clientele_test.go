@@ -252,6 +252,7 @@ func TestValidPortalID(t *testing.T) {
 	}{
 		{"demo", true}, {"a", true}, {"0-a", true}, {strings.Repeat("a", 63), true},
 		{strings.Repeat("a", 64), false}, {"", false}, {"-a", false}, {"Demo", false}, {"a_b", false}, {"a b", false},
+		{"a-", true}, {"ümlaut", false}, {"a\n", false}, {"demo.x", false},
 	} {
 		if got := ValidPortalID(tt.id); got != tt.want {
 			t.Errorf("ValidPortalID(%q) = %v, want %v", tt.id, got, tt.want)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,11 +20,6 @@ const (
 	// MaxCompaniesPerProject keeps a project item far below 400 KB.
 	MaxCompaniesPerProject = 500
 )
-
-// portalPattern is a portal id's characters; ValidPortalID checks its
-// length apart, because a counted repeat ({0,62}) compiles into a program
-// that costs about a millisecond of every cold start.
-var portalPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 // ValidID reports whether s has the shape of an ID this service issues
 // (26 characters of Crockford's base32: a ULID), so junk never reaches a
@@ -50,7 +44,19 @@ var crockford = func() (t [256]bool) {
 }()
 
 // ValidPortalID reports whether s is a portal (tenant) id safe to use in keys.
-func ValidPortalID(s string) bool { return len(s) <= 63 && portalPattern.MatchString(s) }
+func ValidPortalID(s string) bool {
+	// A loop, not a regexp: compiling one at package init cost every cold
+	// start about 0.1 ms (a counted repeat, {0,62}, about 1 ms).
+	if s == "" || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // CleanName trims a display name and checks its length and characters.
 func CleanName(s string) (string, error) {
