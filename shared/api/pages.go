@@ -274,7 +274,7 @@ func signupLinkPage(err error) (*httpapi.Response, error) {
 
 func (d Deps) signupPost(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	if _, ok := auth.PortalOf(r.Param("token")); !ok {
-		return signupLinkPage(clientele.Errorf(clientele.NotFound, "no such link")) // as the JSON endpoint: 404 before the body
+		return signupLinkPage(clientele.SignupLinkUnknown()) // as the JSON endpoint: 404 before the body
 	}
 	form, err := d.postedForm(r, "email", "name")
 	if err != nil {

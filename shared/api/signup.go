@@ -106,7 +106,7 @@ func (d Deps) deleteSignupLink(ctx context.Context, r *httpapi.Request) (*httpap
 func (d Deps) openSignup(ctx context.Context, token string) (dynamo.SignupLink, error) {
 	pid, ok := auth.PortalOf(token)
 	if !ok {
-		return dynamo.SignupLink{}, clientele.Errorf(clientele.NotFound, "this sign-up link is unknown or was disabled; ask your contact for a new one")
+		return dynamo.SignupLink{}, clientele.SignupLinkUnknown()
 	}
 	l, err := d.Store.OpenSignupLink(ctx, pid, auth.HashToken(token))
 	if err != nil {
@@ -134,7 +134,7 @@ func (d Deps) signupView(ctx context.Context, token string) (dynamo.SignupLink, 
 	ac, err := d.Store.ReadAddContext(ctx, l.PortalID, l.CompanyID, nil, nil, nil, nil, "")
 	if clientele.ErrorCode(err) == clientele.Invalid {
 		// The company is being deleted, and its link with it.
-		err = clientele.Errorf(clientele.NotFound, "this sign-up link is unknown or was disabled; ask your contact for a new one")
+		err = clientele.SignupLinkUnknown()
 	}
 	return l, ac, err
 }
@@ -196,7 +196,7 @@ func (d Deps) signUp(ctx context.Context, r *httpapi.Request, token string, in S
 
 func (d Deps) postSignup(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	if _, ok := auth.PortalOf(r.Param("token")); !ok {
-		return nil, clientele.Errorf(clientele.NotFound, "this sign-up link is unknown or was disabled; ask your contact for a new one")
+		return nil, clientele.SignupLinkUnknown()
 	}
 	var in SignupInput
 	if err := r.Decode(&in); err != nil {

@@ -89,6 +89,12 @@ func (l SignupLink) Allows(email string) bool {
 // Actor is who a sign-up through the link is recorded as.
 func (l SignupLink) Actor() Actor { return Actor{Type: SignupActor, ID: l.ID} }
 
+// SignupLinkUnknown is the answer for a sign-up link that does not open:
+// malformed, unknown, replaced or disabled (the caller cannot tell which).
+func SignupLinkUnknown() error {
+	return Errorf(NotFound, "this sign-up link is unknown or was disabled; ask your contact for a new one")
+}
+
 // SignupWindow is the clock hour a sign-up at now counts in, and when the
 // next one starts.
 func SignupWindow(now time.Time) (start, next time.Time) {

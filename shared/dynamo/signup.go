@@ -209,7 +209,7 @@ func (s *Store) DeleteSignupLink(ctx context.Context, pid, cid string, check fun
 func (s *Store) OpenSignupLink(ctx context.Context, pid, tokenHash string) (SignupLink, error) {
 	item, err := s.getItem(ctx, signupPK(pid, tokenHash), skMeta)
 	if err != nil || item == nil {
-		return SignupLink{}, orNotFound(err, clientele.Errorf(clientele.NotFound, "this sign-up link is unknown or was disabled; ask your contact for a new one"))
+		return SignupLink{}, orNotFound(err, clientele.SignupLinkUnknown())
 	}
 	l, err := signupFromItem(pid, item)
 	l.TokenHash = tokenHash
@@ -230,7 +230,7 @@ func (s *Store) SignUp(ctx context.Context, l SignupLink, u clientele.User, toke
 		var count txItem
 		fail := func(old map[string]types.AttributeValue) error {
 			if old == nil {
-				return clientele.Errorf(clientele.NotFound, "this sign-up link was disabled")
+				return clientele.SignupLinkUnknown()
 			}
 			cur, err := signupFromItem(l.PortalID, old)
 			if err != nil {
