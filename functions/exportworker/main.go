@@ -3,12 +3,11 @@
 package main
 
 import (
-	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/function/s3exports"
 )
 
 func main() {
-	function.Start(func(d api.Deps) any { return d.ExportWorker }, config.ExportWorker, s3exports.Option)
+	function.Start(func(b function.Base) any { return s3exports.Worker(b).Handle }, config.ExportWorker)
 }

@@ -4,12 +4,11 @@
 package main
 
 import (
-	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/function"
 )
 
 func main() {
-	function.Start(func(d api.Deps) any { return (&feedback.Handler{Store: d.Store, Log: d.Log}).Handle }, config.API)
+	function.Start(func(b function.Base) any { return (&feedback.Handler{Store: b.Store, Log: b.Log}).Handle }, config.API)
 }

@@ -15,14 +15,14 @@ import (
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
-	"github.com/clientele/clientele/shared/mail"
+	"github.com/clientele/clientele/shared/invite"
 	"github.com/clientele/clientele/shared/pages"
 )
 
-// Deps is what the handlers need; built once per process. What only some
-// functions use (mail, exports, CRMs) is an interface their main wires in
-// (package function's sub-packages), so the others do not link SES, S3 or
-// KMS.
+// Deps is what the API's handlers need; built once per process. What only
+// some functions use (mail, export links, CRMs) is an interface their main
+// wires in (package function's sub-packages), so the others do not link
+// SES, S3 or KMS.
 type Deps struct {
 	Store      *dynamo.Store
 	Cursors    *httpapi.Cursors
@@ -30,28 +30,25 @@ type Deps struct {
 	Links      *auth.LinkTokens // makes the tokens of company sign-up links
 	Clock      clock.Clock
 	Log        *slog.Logger
-	Mailer     Mailer      // nil in functions that send no mail
-	APIBaseURL string      // optional; else the host the caller used
-	CSRF       *pages.CSRF // the pages' form tokens
-	Exporter   *Exporter   // nil in functions without exports
-	CRMs       *CRMs       // nil in functions that reach no CRM
+	Mailer     invite.Mailer // nil in functions that send no mail
+	APIBaseURL string        // optional; else the host the caller used
+	CSRF       *pages.CSRF   // the pages' form tokens
+	Downloads  Downloads     // nil in functions without exports
+	CRMs       *CRMs         // nil in functions that reach no CRM
 }
 
-// Mailer sends one email and returns its message id (SES: package mail/ses).
-type Mailer interface {
-	Send(ctx context.Context, msg mail.Message) (string, error)
+// Downloads issues the download links of finished exports (S3: package
+// export).
+type Downloads interface {
+	// URL is a download link of the file at key, named filename, and when
+	// it expires.
+	URL(ctx context.Context, key, filename string) (string, time.Time, error)
 }
 
-// Exporter runs export jobs and links their files (S3: package export).
-type Exporter struct {
-	Worker interface {
-		Run(ctx context.Context, portalID, jobID string) error
-	}
-	Links interface {
-		// URL is a download link of the file at key, named filename, and
-		// when it expires.
-		URL(ctx context.Context, key, filename string) (string, time.Time, error)
-	}
+// invitations are the invitation use cases as request r runs them: its
+// request id in their log, its base URL in their links.
+func (d Deps) invitations(r *httpapi.Request) invite.Invitations {
+	return invite.Invitations{Store: d.Store, Mailer: d.Mailer, Log: d.Log.With("request_id", r.ID), BaseURL: d.baseURL(r)}
 }
 
 // baseURL is the API's public base URL.

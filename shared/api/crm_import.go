@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -115,6 +116,7 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 
 	// Write, contact by contact.
 	contexts := map[string]dynamo.AddContext{} // by company id
+	inv := d.invitations(r)
 	for _, c := range todo {
 		email, err := clientele.NormalizeEmail(c.Email)
 		if err != nil {
@@ -161,14 +163,16 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 		for _, prid := range req.ProjectIDs {
 			tmpl.Projects = append(tmpl.Projects, clientele.UserProject{ProjectID: prid})
 		}
-		u, err := d.addUser(ctx, r, ac, tmpl, email)
-		switch holder, _ := clientele.TakenBy(err); {
+		u, err := inv.Add(ctx, ac, tmpl, email, inv.ByStaff(ctx, ac.Portal.ID, actor(r)))
+		imported, isImported := errors.AsType[clientele.ContactImported](err)
+		taken, isTaken := errors.AsType[clientele.EmailTaken](err)
+		switch {
 		case err == nil:
 			res.Created = append(res.Created, crmView(r, u))
-		case clientele.HolderOf(err, clientele.KindContactImported) != "":
-			res.Skipped = append(res.Skipped, CRMSkipped{CRMID: c.ID, Reason: skipImported, UserID: clientele.HolderOf(err, clientele.KindContactImported)})
-		case holder != "":
-			res.Skipped = append(res.Skipped, CRMSkipped{CRMID: c.ID, Reason: skipAddress, UserID: holder})
+		case isImported:
+			res.Skipped = append(res.Skipped, CRMSkipped{CRMID: c.ID, Reason: skipImported, UserID: imported.UserID})
+		case isTaken && taken.UserID != "":
+			res.Skipped = append(res.Skipped, CRMSkipped{CRMID: c.ID, Reason: skipAddress, UserID: taken.UserID})
 		case clientele.ErrorCode(err) == clientele.Unavailable:
 			return nil, err
 		default:
@@ -220,8 +224,8 @@ func (d Deps) accountCompany(ctx context.Context, r *httpapi.Request, a crm.Acco
 		}
 		if cid != "" {
 			_, err := d.Store.LinkCompany(ctx, pid, cid, a.ID)
-			if holder := clientele.HolderOf(err, clientele.KindAccountLinked); holder != "" {
-				cid, err = holder, nil
+			if linked, ok := errors.AsType[clientele.AccountLinked](err); ok {
+				cid, err = linked.CompanyID, nil
 			}
 			if err == nil {
 				known[a.ID] = cid
@@ -243,8 +247,8 @@ func (d Deps) accountCompany(ctx context.Context, r *httpapi.Request, a crm.Acco
 		}
 		c.CRM = &clientele.CRMLink{AccountID: a.ID}
 		_, err = d.Store.CreateCompany(ctx, pid, c, actor(r), nil)
-		if holder := clientele.HolderOf(err, clientele.KindAccountLinked); holder != "" {
-			c.ID, err = holder, nil
+		if linked, ok := errors.AsType[clientele.AccountLinked](err); ok {
+			c.ID, err = linked.CompanyID, nil
 		}
 		if err == nil {
 			known[a.ID] = c.ID
@@ -349,7 +353,7 @@ func (d Deps) convertDeal(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		return nil, err
 	}
 	if prid, ok := held[dealID]; ok {
-		return nil, clientele.DealConverted(prid)
+		return nil, clientele.DealConverted{ProjectID: prid}
 	}
 	var existing clientele.Project
 	if in.ProjectID != nil {

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/clientele/clientele/shared/clientele"
-	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
@@ -100,10 +97,10 @@ func (d Deps) withLink(ctx context.Context, e clientele.Export) (clientele.Expor
 	if e.Status != clientele.ExportReady {
 		return e, nil
 	}
-	if d.Exporter == nil {
+	if d.Downloads == nil {
 		return e, fmt.Errorf("exports are not configured in this function")
 	}
-	url, exp, err := d.Exporter.Links.URL(ctx, e.ObjectKey, e.FileName)
+	url, exp, err := d.Downloads.URL(ctx, e.ObjectKey, e.FileName)
 	if err != nil {
 		return e, clientele.Wrap(clientele.Unavailable, err, "the download link could not be issued; retry shortly")
 	}
@@ -128,33 +125,4 @@ func (d Deps) listExports(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		p.Items[i] = p.Items[i].AsOf(now)
 	}
 	return page(d, r, query, p), nil
-}
-
-// ExportWorker is the export worker function: the table's stream delivers
-// the INSERT of each export job (the trigger's filter selects them; batch
-// size 1), and the worker runs the job. An error makes Lambda deliver the
-// record again, up to the trigger's retry limit.
-func (d Deps) ExportWorker(ctx context.Context, ev events.DynamoDBEvent) error {
-	if d.Exporter == nil {
-		return fmt.Errorf("exports are not configured in this function")
-	}
-	for _, rec := range ev.Records {
-		img := rec.Change.NewImage
-		if rec.EventName != "INSERT" || attr(img, "type") != dynamo.ExportJobType || attr(img, "portalId") == "" || attr(img, "id") == "" {
-			continue
-		}
-		if err := d.Exporter.Worker.Run(ctx, attr(img, "portalId"), attr(img, "id")); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// attr is a string attribute of a stream image ("" when absent or not a
-// string: String() would panic).
-func attr(img map[string]events.DynamoDBAttributeValue, name string) string {
-	if v, ok := img[name]; ok && v.DataType() == events.DataTypeString {
-		return v.String()
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -116,11 +117,11 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 			Status: clientele.Invited, PortalAccess: true, Projects: ups, Preferences: clientele.DefaultPreferences,
 			CreatedAt: now, UpdatedAt: now, Version: 1}
 		err = d.Store.CreateUser(ctx, pid, u, "", actor(r))
-		holder, _ := clientele.TakenBy(err)
+		taken, isTaken := errors.AsType[clientele.EmailTaken](err)
 		switch {
 		case err == nil:
 			res.Created++
-		case holder != "":
+		case isTaken && taken.UserID != "":
 			res.Skipped++ // added meanwhile
 		case clientele.ErrorCode(err) == clientele.Unavailable:
 			return nil, err

@@ -2,26 +2,17 @@ package api
 
 import (
 	"context"
-	"time"
 
-	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/invite"
 )
-
-// ReinviteOutcome is one user's result of a bulk re-invite.
-type ReinviteOutcome struct {
-	UserID              string     `json:"userId"`
-	Outcome             string     `json:"outcome"` // sent, gated, conflict, failed
-	ReinviteAvailableAt *time.Time `json:"reinviteAvailableAt,omitempty"`
-	Detail              string     `json:"detail,omitempty"`
-}
 
 // ReinviteResults is the answer to POST /v1/users/reinvite.
 type ReinviteResults struct {
-	Results    []ReinviteOutcome `json:"results"`
-	NextCursor *string           `json:"nextCursor"`
+	Results    []invite.Outcome `json:"results"`
+	NextCursor *string          `json:"nextCursor"`
 }
 
 // reinviteUsers re-invites listed users, or a page of every invited user
@@ -62,7 +53,7 @@ func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	if err != nil {
 		return nil, err
 	}
-	out := ReinviteResults{Results: []ReinviteOutcome{}}
+	out := ReinviteResults{}
 	ids := in.UserIDs
 	if in.Status != "" {
 		query := queryKey("reinvite", in.Status)
@@ -83,39 +74,11 @@ func (d Deps) reinviteUsers(ctx context.Context, r *httpapi.Request) (*httpapi.R
 			out.NextCursor = &c
 		}
 	}
-	for _, id := range ids {
-		out.Results = append(out.Results, d.reinviteOne(ctx, r, ac, id))
-	}
-	return httpapi.JSON(200, out), nil
-}
-
-func (d Deps) reinviteOne(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, id string) ReinviteOutcome {
-	portal := ac.Portal
-	res := ReinviteOutcome{UserID: id, Outcome: "sent"}
-	if !clientele.ValidID(id) {
-		res.Outcome, res.Detail = "conflict", "no such user"
-		return res
-	}
-	token, hash := auth.NewPortalToken(portal.ID)
-	var company clientele.Company
-	u, err := d.Store.Reinvite(ctx, portal.ID, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) (err error) {
-		company, err = d.Store.GetCompany(ctx, portal.ID, u.CompanyID)
-		return err
-	})
-	if err == nil {
-		ac.Company = company
-		err = d.sendReinvitation(ctx, r, ac, u, token)
-	}
-	if err != nil {
-		res.Detail = httpapi.Describe(err).Detail
-		switch clientele.ErrorCode(err) {
-		case clientele.Gated:
-			res.Outcome, res.ReinviteAvailableAt = "gated", clientele.GatedAt(err)
-		case clientele.Conflict, clientele.NotFound:
-			res.Outcome = "conflict"
-		default:
-			res.Outcome = "failed"
+	out.Results = d.invitations(r).ReinviteAll(ctx, ac, ids, actor(r))
+	for i, res := range out.Results {
+		if res.Err != nil {
+			out.Results[i].Detail = httpapi.Describe(res.Err).Detail
 		}
 	}
-	return res
+	return httpapi.JSON(200, out), nil
 }

@@ -7,19 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clientele/clientele/shared/api"
+	"github.com/clientele/clientele/shared/invite"
 )
 
 // runReminders runs the scheduled function through the local stack's
 // POST /_local/run/reminders, as `make run` users do.
-func (e usersEnv) runReminders() api.ReminderRun {
+func (e usersEnv) runReminders() invite.Run {
 	e.t.Helper()
 	res, err := http.Post(e.srv.URL+"/_local/run/reminders", "application/json", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var run api.ReminderRun
+	var run invite.Run
 	if err := json.NewDecoder(res.Body).Decode(&run); err != nil || res.StatusCode != 200 {
 		e.t.Fatalf("run reminders: %d %v", res.StatusCode, err)
 	}
@@ -110,7 +110,7 @@ func TestReminders(t *testing.T) {
 // go out within 24 hours, and parallel runs send each reminder once.
 func TestRemindersShareTheGate(t *testing.T) {
 	e := newUsersEnv(t)
-	defer api.SetReminderPage(1)() // every user on its own page
+	e.st.ReminderPage.Store(1) // every user on its own page
 	var ids []string
 	for _, addr := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com", "f@example.com"} {
 		ids = append(ids, e.addUser(addr))
@@ -119,7 +119,7 @@ func TestRemindersShareTheGate(t *testing.T) {
 	staff := e.st.Token("demo", "owner", "o")
 	want(t, e.call("POST", "/v1/users/"+ids[0]+"/reinvite", staff, nil), 202)
 
-	runs := parallel(6, func(int) api.ReminderRun { return e.runReminders() })
+	runs := parallel(6, func(int) invite.Run { return e.runReminders() })
 	sent := 0
 	for _, r := range runs {
 		sent += r.Sent

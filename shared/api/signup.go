@@ -181,7 +181,7 @@ func (d Deps) signUp(ctx context.Context, r *httpapi.Request, token string, in S
 		d.Log.InfoContext(ctx, "sign-up refused: domain not allowed", "request_id", r.ID, "link", l.ID)
 		return l, ac, nil
 	}
-	_, err = d.addUserBy(ctx, r, ac, req.Template, email, func(u clientele.User, hash string) error {
+	_, err = d.invitations(r).Add(ctx, ac, req.Template, email, func(u clientele.User, hash string) error {
 		return d.Store.SignUp(ctx, l, u, hash)
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"unicode/utf8"
 
@@ -199,35 +198,4 @@ func (d Deps) deleteTemplate(ctx context.Context, r *httpapi.Request) (*httpapi.
 		return nil, err
 	}
 	return httpapi.NoContent(), nil
-}
-
-// renderInvitation renders the invitation with the template chosen for the
-// request (chosen, read with the request's other items), else the portal's
-// chosen template, else the built-in one. A portal's template deleted
-// under a send (which the delete's condition on the portal prevents) falls
-// back to the built-in one.
-func (d Deps) renderInvitation(ctx context.Context, portal clientele.Portal, chosen *clientele.InvitationTemplate, inv mail.Invitation) (mail.Message, error) {
-	t := chosen
-	if t == nil {
-		if portal.InvitationTemplateID == "" || portal.InvitationTemplateID == clientele.DefaultTemplateID {
-			return mail.RenderInvitation(inv)
-		}
-		own, err := d.Store.GetTemplate(ctx, portal.ID, portal.InvitationTemplateID)
-		if clientele.ErrorCode(err) == clientele.NotFound {
-			return mail.RenderInvitation(inv)
-		}
-		if err != nil {
-			return mail.Message{}, err
-		}
-		t = &own
-	}
-	if t.ID == clientele.DefaultTemplateID {
-		return mail.RenderInvitation(inv)
-	}
-	subject, err1 := mail.ParseTemplate(t.Subject)
-	body, err2 := mail.ParseTemplate(t.Body)
-	if err := errors.Join(err1, err2); err != nil {
-		return mail.Message{}, err // refused at save time: a stored one always parses
-	}
-	return mail.RenderCustomInvitation(mail.CustomInvitation{Subject: subject, Body: body}, inv), nil
 }

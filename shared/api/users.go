@@ -3,17 +3,13 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
-	"github.com/clientele/clientele/shared/auth"
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
-	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/httpapi"
-	"github.com/clientele/clientele/shared/mail"
+	"github.com/clientele/clientele/shared/invite"
 )
 
 // Users is the router of the users function.
@@ -40,10 +36,8 @@ type AddResult struct {
 	Failed  []clientele.Failure `json:"failed"`
 }
 
-// createUsers adds one user per address. Each address is its own
-// transaction with its own outcome, so one taken address does not undo the
-// others; the answer is 201 when all succeed, 207 when some do, and the
-// failures' status when none does.
+// createUsers adds one user per address (invite.AddAll): 201 when all
+// succeed, 207 when some do, and the failures' status when none does.
 func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in clientele.UsersInput
 	if err := r.Decode(&in); err != nil {
@@ -53,37 +47,14 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	pid := r.Principal.PortalID
-	ac, err := d.Store.ReadAddContext(ctx, pid, req.Template.CompanyID, req.ProjectIDs, req.Template.RoleIDs, in.RatePerHour, in.CostPerHour, req.InvitationTemplateID)
+	ac, err := d.Store.ReadAddContext(ctx, r.Principal.PortalID, req.Template.CompanyID, req.ProjectIDs, req.Template.RoleIDs, in.RatePerHour, in.CostPerHour, req.InvitationTemplateID)
 	if err != nil {
 		return nil, err
 	}
-	res := AddResult{Created: []clientele.User{}, Failed: []clientele.Failure{}}
-	seen := map[string]bool{}
-	var errs []error // of res.Failed, one each
-	fail := func(raw string, err error) {
-		p := httpapi.Describe(err)
-		f := clientele.Failure{Email: raw, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail}
-		f.ExistingUserID, f.UserStatus = clientele.TakenBy(err)
-		res.Failed, errs = append(res.Failed, f), append(errs, err)
-	}
-	for _, raw := range req.Emails {
-		email, err := clientele.NormalizeEmail(raw)
-		if err != nil {
-			fail(raw, clientele.Errorf(clientele.Invalid, "the address %v", err))
-			continue
-		}
-		if seen[clientele.EmailKey(email)] {
-			fail(raw, clientele.Errorf(clientele.Invalid, "the address is given twice in this request"))
-			continue
-		}
-		seen[clientele.EmailKey(email)] = true
-		u, err := d.addUser(ctx, r, ac, req.Template, email)
-		if err != nil {
-			fail(raw, err)
-			continue
-		}
-		res.Created = append(res.Created, u)
+	added := d.invitations(r).AddAll(ctx, ac, req, actor(r))
+	res := AddResult{Created: added.Created, Failed: make([]clientele.Failure, len(added.Failed))}
+	for i, f := range added.Failed {
+		res.Failed[i] = failure(f.Email, f.Err)
 	}
 	switch {
 	case len(res.Failed) == 0:
@@ -91,17 +62,28 @@ func (d Deps) createUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	case len(res.Created) > 0:
 		return httpapi.JSON(http.StatusMultiStatus, res), nil
 	}
-	return nil, noneAdded(res.Failed, errs)
+	return nil, noneAdded(added.Failed, res.Failed)
+}
+
+// failure is the bulk answer's item of an address that failed with err:
+// its problem, and who holds it when it is taken.
+func failure(email string, err error) clientele.Failure {
+	p := httpapi.Describe(err)
+	f := clientele.Failure{Email: email, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail}
+	if taken, ok := errors.AsType[clientele.EmailTaken](err); ok {
+		f.ExistingUserID, f.UserStatus = taken.UserID, taken.Status
+	}
+	return f
 }
 
 // noneAdded is the answer when no address could be added: the problem of
-// the failures (errs, one per failure), listing them all; with one failure,
-// its own problem (members and type) with the list.
-func noneAdded(failed []clientele.Failure, errs []error) error {
-	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + failed[0].Detail, Extra: map[string]any{"failed": failed}}
+// the failures, listing them all (rendered: their items); with one
+// failure, its own problem (members and type) with the list.
+func noneAdded(failed []invite.Failed, rendered []clientele.Failure) error {
+	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + rendered[0].Detail, Extra: map[string]any{"failed": rendered}}
 	unavailable := true
-	for _, err := range errs {
-		code := clientele.ErrorCode(err)
+	for _, f := range failed {
+		code := clientele.ErrorCode(f.Err)
 		if code == clientele.Invalid {
 			e.Code = clientele.Invalid
 		}
@@ -111,8 +93,8 @@ func noneAdded(failed []clientele.Failure, errs []error) error {
 		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
 	}
 	if len(failed) == 1 {
-		e.Message = failed[0].Detail
-		if one, ok := errors.AsType[*clientele.Error](errs[0]); ok {
+		e.Message = rendered[0].Detail
+		if one, ok := errors.AsType[*clientele.Error](failed[0].Err); ok {
 			for k, v := range one.Extra {
 				e.Extra[k] = v
 			}
@@ -120,80 +102,6 @@ func noneAdded(failed []clientele.Failure, errs []error) error {
 		}
 	}
 	return e
-}
-
-// addUser creates one user of ac.Portal, made by the staff member of r,
-// and, with portal access, sends the invitation.
-func (d Deps) addUser(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, tmpl clientele.User, email string) (clientele.User, error) {
-	return d.addUserBy(ctx, r, ac, tmpl, email, func(u clientele.User, hash string) error {
-		return d.Store.CreateUser(ctx, ac.Portal.ID, u, hash, actor(r))
-	})
-}
-
-// addUserBy is addUser with the write that creates the user (CreateUser,
-// or a sign-up's). A failed send keeps the user (the address is theirs)
-// and records why on the invite, where re-invites and reminders pick it up.
-func (d Deps) addUserBy(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, tmpl clientele.User, email string,
-	create func(u clientele.User, tokenHash string) error) (clientele.User, error) {
-	now := d.Store.Now()
-	u := tmpl
-	u.ID, u.Email, u.CreatedAt, u.UpdatedAt, u.Version = d.Store.NewID(), email, now, now, 1
-	u.Projects = slices.Clone(tmpl.Projects)
-	var token, hash string
-	if u.PortalAccess {
-		token, hash = auth.NewPortalToken(ac.Portal.ID)
-		u = u.WithInvitation(now, ac.Portal.InviteTTL(), hash)
-	}
-	if err := create(u, hash); err != nil {
-		return u, err
-	}
-	if u.PortalAccess {
-		if err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token); err != nil {
-			msg := d.inviteNotSent(ctx, r, ac.Portal.ID, u, err)
-			u.InviteError = &msg
-		}
-	}
-	return u.WithInvite(now), nil
-}
-
-// inviteNotSent is the one undo of an invitation whose email failed (sent
-// when u.LastInvitedAt says): it records why on user u of portal pid and
-// reopens the gate, and returns the message recorded.
-func (d Deps) inviteNotSent(ctx context.Context, r *httpapi.Request, pid string, u clientele.User, sendErr error) string {
-	msg := "the invitation email could not be sent; re-invite the user"
-	d.Log.WarnContext(ctx, "invitation not sent", "request_id", r.ID, "user", u.ID, "error", sendErr)
-	if err := d.Store.InviteNotSent(ctx, pid, u.ID, *u.LastInvitedAt, msg); err != nil {
-		d.Log.WarnContext(ctx, "invitation failure not recorded", "request_id", r.ID, "user", u.ID, "error", err)
-	}
-	return msg
-}
-
-// sendInvitation mails u the link of token; base is the API's base URL,
-// used when the portal has no appBaseUrl of its own.
-func (d Deps) sendInvitation(ctx context.Context, base string, ac dynamo.AddContext, u clientele.User, token string) error {
-	if d.Mailer == nil {
-		return fmt.Errorf("no mailer configured")
-	}
-	if ac.Portal.AppBaseURL != "" {
-		base = ac.Portal.AppBaseURL
-	}
-	name := ""
-	if u.Name != nil {
-		name = *u.Name
-	}
-	msg, err := d.renderInvitation(ctx, ac.Portal, ac.Template, mail.Invitation{UserName: name, Email: u.Email, CompanyName: ac.Company.Name,
-		PortalName: ac.Portal.Name, InviteURL: base + "/portal/invite/" + token, ExpiresAt: *u.InviteExpiresAt})
-	if err != nil {
-		return err
-	}
-	msg.To = u.Email
-	// SES's reports on the message (delivered, bounced) name the user by these.
-	if msg.Tags == nil {
-		msg.Tags = map[string]string{}
-	}
-	msg.Tags[feedback.TagPortal], msg.Tags[feedback.TagUser] = ac.Portal.ID, u.ID
-	_, err = d.Mailer.Send(ctx, msg)
-	return err
 }
 
 func (d Deps) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

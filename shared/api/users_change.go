@@ -9,7 +9,6 @@ import (
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
-	"github.com/clientele/clientele/shared/mail"
 )
 
 func renderUser(d Deps, r *httpapi.Request, u clientele.User) *httpapi.Response {
@@ -109,9 +108,7 @@ func (d Deps) patchUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 		return nil, err
 	}
 	if relinked {
-		if err := d.sendChangedAddressInvitation(ctx, r, portal, &u, token); err != nil {
-			d.Log.WarnContext(ctx, "invitation to the new address not sent", "request_id", r.ID, "user", u.ID, "error", err)
-		}
+		d.invitations(r).NewAddress(ctx, portal, &u, token)
 	}
 	if patch.Notify && len(changes) > 0 {
 		d.notify(ctx, r, u, "Your client portal access was updated",
@@ -153,26 +150,9 @@ func (d Deps) deleteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.NoContent(), nil
 }
 
-// notify mails a user about a change made to them. The change is done by
-// then, so a failed notice is logged, not answered as an error.
+// notify mails a user about a change made to them (invite.Notify).
 func (d Deps) notify(ctx context.Context, r *httpapi.Request, u clientele.User, subject string, lines ...string) {
-	if d.Mailer == nil || !u.PortalAccess {
-		return
-	}
-	portal, err := d.Store.GetPortal(ctx, r.Principal.PortalID)
-	if err != nil {
-		d.Log.WarnContext(ctx, "notice not sent", "request_id", r.ID, "user", u.ID, "error", err)
-		return
-	}
-	name := ""
-	if u.Name != nil {
-		name = *u.Name
-	}
-	msg := mail.RenderNotice(mail.Notice{UserName: name, PortalName: portal.Name, Subject: subject, Lines: lines})
-	msg.To = u.Email
-	if _, err := d.Mailer.Send(ctx, msg); err != nil {
-		d.Log.WarnContext(ctx, "notice not sent", "request_id", r.ID, "user", u.ID, "error", err)
-	}
+	d.invitations(r).Notify(ctx, r.Principal.PortalID, u, subject, lines...)
 }
 
 // reinviteUser sends a new invitation link, at most once per 24 hours
@@ -192,45 +172,15 @@ func (d Deps) reinviteUser(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
-	pid := r.Principal.PortalID
-	ac, err := d.Store.ReadAddContextTemplate(ctx, pid, templateID)
+	ac, err := d.Store.ReadAddContextTemplate(ctx, r.Principal.PortalID, templateID)
 	if err != nil {
 		return nil, err
 	}
-	portal := ac.Portal
-	token, hash := auth.NewPortalToken(pid)
-	var company clientele.Company
-	u, err := d.Store.Reinvite(ctx, pid, id, hash, portal.InviteTTL(), actor(r), func(u clientele.User) error {
-		if err := pre.Check(u.Version); err != nil {
-			return err
-		}
-		company, err = d.Store.GetCompany(ctx, pid, u.CompanyID)
-		return err
-	})
+	u, err := d.invitations(r).Reinvite(ctx, ac, id, actor(r), func(u clientele.User) error { return pre.Check(u.Version) })
 	if err != nil {
 		return nil, err
 	}
-	ac.Company = company
-	if err := d.sendReinvitation(ctx, r, ac, u, token); err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u.WithInvite(d.Store.Now())), u.Version), nil
-}
-
-// sendChangedAddressInvitation mails the new link to a user's new address.
-// The change is done by then: a failed email is recorded on the user (and
-// the gate reopened) rather than answered, as when a user is added.
-func (d Deps) sendChangedAddressInvitation(ctx context.Context, r *httpapi.Request, portal clientele.Portal, u *clientele.User, token string) error {
-	company, err := d.Store.GetCompany(ctx, portal.ID, u.CompanyID)
-	if err == nil {
-		err = d.sendInvitation(ctx, d.baseURL(r), dynamo.AddContext{Portal: portal, Company: company}, *u, token)
-	}
-	if err == nil {
-		return nil
-	}
-	msg := d.inviteNotSent(ctx, r, r.Principal.PortalID, *u, err)
-	u.InviteError = &msg
-	return err
+	return httpapi.WithETag(httpapi.JSON(http.StatusAccepted, u), u.Version), nil
 }
 
 // reinviteTemplateID reads the optional body {templateId?} of a single
@@ -257,18 +207,4 @@ func checkTemplateID(id *string) (string, error) {
 		return "", clientele.Fields{{Field: "templateId", Message: "no such invitation template"}}.Err()
 	}
 	return *id, nil
-}
-
-// sendReinvitation mails a re-invited user their new link. The company was
-// read before the re-invite was written, so only the email can fail here;
-// if it does, the failure is recorded on the user and the gate reopens, so
-// that nothing stays locked, and the 503 to answer is returned.
-func (d Deps) sendReinvitation(ctx context.Context, r *httpapi.Request, ac dynamo.AddContext, u clientele.User, token string) error {
-	err := d.sendInvitation(ctx, d.baseURL(r), ac, u, token)
-	if err == nil {
-		return nil
-	}
-	d.inviteNotSent(ctx, r, r.Principal.PortalID, u, err)
-	return &clientele.Error{Code: clientele.Unavailable, RetryAfter: mail.RetryAfter,
-		Message: "the invitation email could not be sent; the failure is recorded on the user, retry later", Err: err}
 }

@@ -21,46 +21,6 @@ type CRMLink struct {
 // a guard its deletion removes in one transaction).
 const MaxDealsPerProject = 50
 
-// The refusals of a CRM record that another entity of the portal holds:
-// each names the holder (HolderOf reads it back).
-const (
-	KindContactImported = "crm-imported"
-	KindAccountLinked   = "crm-linked"
-	KindDealConverted   = "deal-converted"
-)
-
-// ContactImported refuses importing a contact that user uid holds.
-func ContactImported(uid string) error {
-	return &Error{Code: Conflict, Kind: KindContactImported, Message: "the CRM contact is already a client user",
-		Extra: map[string]any{"existingUserId": uid}}
-}
-
-// AccountLinked refuses linking an account that company cid holds.
-func AccountLinked(cid string) error {
-	return &Error{Code: Conflict, Kind: KindAccountLinked, Message: "the CRM account is linked to another company",
-		Extra: map[string]any{"existingCompanyId": cid}}
-}
-
-// DealConverted refuses converting a deal that project prid holds.
-func DealConverted(prid string) error {
-	return &Error{Code: Conflict, Kind: KindDealConverted, Message: "the deal was converted into project " + prid + " already",
-		Extra: map[string]any{"projectId": prid}}
-}
-
-// HolderOf is the holder named by a refusal of kind, "" for any other error.
-func HolderOf(err error, kind string) string {
-	e, ok := errors.AsType[*Error](err)
-	if !ok || e.Kind != kind {
-		return ""
-	}
-	for _, k := range []string{"existingUserId", "existingCompanyId", "projectId"} {
-		if id, ok := e.Extra[k].(string); ok {
-			return id
-		}
-	}
-	return ""
-}
-
 // WithoutCRM is the user as those who may not see CRM links see it.
 func (u User) WithoutCRM() User { u.CRM = nil; return u }
 

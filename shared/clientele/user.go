@@ -2,7 +2,6 @@ package clientele
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -116,12 +115,7 @@ func (u User) Reinvitable() error {
 		return Errorf(Conflict, "only invited users with portal access can be re-invited; this one is %s", u.reinviteState())
 	}
 	if d := u.Delivery; d.Blocks() {
-		what := "bounced (" + d.Detail + ")"
-		if d.State == Complained {
-			what = "was marked as spam by its recipient"
-		}
-		return &Error{Code: Conflict, Message: "the invitation to this address " + what + "; change the user's email address to invite them again",
-			Extra: map[string]any{"delivery": d}}
+		return Undeliverable{Delivery: *d}
 	}
 	return nil
 }
@@ -136,24 +130,6 @@ func (u User) reinviteState() string {
 // ReinviteAvailableAt is when the next invitation may follow one sent at
 // sentAt: the 24-hour gate, and the first automatic reminder's time.
 func ReinviteAvailableAt(sentAt time.Time) time.Time { return sentAt.Add(ReinviteInterval) }
-
-// GatedUntil is the refusal of an invitation before the gate opens at at.
-func GatedUntil(at, now time.Time) error {
-	return &Error{Code: Gated, RetryAfter: max(at.Sub(now), time.Second),
-		Message: fmt.Sprintf("the last invitation went out less than %d hours ago", int(ReinviteInterval.Hours())),
-		Extra:   map[string]any{"reinviteAvailableAt": at.UTC()}}
-}
-
-// GatedAt is when the gate of a GatedUntil error opens; nil for another
-// error.
-func GatedAt(err error) *time.Time {
-	if e, ok := errors.AsType[*Error](err); ok && e.Code == Gated {
-		if at, ok := e.Extra["reinviteAvailableAt"].(time.Time); ok {
-			return &at
-		}
-	}
-	return nil
-}
 
 // WithInvitation is u sent a new invitation at now: the link whose hash is
 // tokenHash, valid for ttl, the gate and the next reminder starting from
@@ -334,33 +310,6 @@ type Failure struct {
 	Detail         string `json:"detail"`
 	ExistingUserID string `json:"existingUserId,omitempty"`
 	UserStatus     string `json:"userStatus,omitempty"`
-}
-
-// EmailTaken is the refusal of an address that user id holds (in status;
-// "" when it could not be read): a deactivated user is brought back, not
-// added again.
-func EmailTaken(id, status string) error {
-	e := &Error{Code: Conflict, Message: "a user with this email address already exists", Extra: map[string]any{}}
-	if id != "" {
-		e.Extra["existingUserId"] = id
-	}
-	if status != "" {
-		e.Extra["userStatus"] = status
-	}
-	if status == Deactivated {
-		e.Message = "this address belongs to a deactivated user; activate them (POST /v1/users/" + id + "/activate) to keep their history"
-	}
-	return e
-}
-
-// TakenBy is who holds the address of an EmailTaken error, and in which
-// status; "" for another error.
-func TakenBy(err error) (id, status string) {
-	if e, ok := errors.AsType[*Error](err); ok {
-		id, _ = e.Extra["existingUserId"].(string)
-		status, _ = e.Extra["userStatus"].(string)
-	}
-	return id, status
 }
 
 // UserCreated is the history action of a new user.

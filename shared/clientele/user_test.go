@@ -149,14 +149,16 @@ func TestInvitationTimes(t *testing.T) {
 		now       time.Time
 		wantRetry time.Duration
 	}{{"an hour after", sent.Add(time.Hour), 23 * time.Hour}, {"a moment before it opens", ReinviteAvailableAt(sent).Add(-time.Millisecond), time.Second}} {
-		err := GatedUntil(ReinviteAvailableAt(sent), tt.now)
+		err := fmt.Errorf("reinvite: %w", GatedUntil(ReinviteAvailableAt(sent), tt.now))
+		g, ok := errors.AsType[InviteGated](err)
 		e, _ := errors.AsType[*Error](err)
-		if at := GatedAt(err); at == nil || !at.Equal(ReinviteAvailableAt(sent)) || e.RetryAfter != tt.wantRetry || ErrorCode(err) != Gated {
-			t.Errorf("%s: %v (at %v, retry %v)", tt.name, err, at, e.RetryAfter)
+		if !ok || !g.AvailableAt.Equal(ReinviteAvailableAt(sent)) || e.RetryAfter != tt.wantRetry || ErrorCode(err) != Gated ||
+			e.Extra["reinviteAvailableAt"] != ReinviteAvailableAt(sent) {
+			t.Errorf("%s: %v (%+v, retry %v)", tt.name, err, g, e.RetryAfter)
 		}
 	}
-	if GatedAt(Errorf(Conflict, "x")) != nil {
-		t.Error("GatedAt of another error")
+	if _, ok := errors.AsType[InviteGated](Errorf(Conflict, "x")); ok {
+		t.Error("InviteGated from another error")
 	}
 }
 
@@ -166,15 +168,49 @@ func TestEmailTaken(t *testing.T) {
 		deactivated      bool
 	}{{"active holder", "01JD0QF7G9H1J3K5M7N9P1Q3RS", Active, false}, {"deactivated holder", "01JD0QF7G9H1J3K5M7N9P1Q3RS", Deactivated, true}, {"holder unknown", "", "", false}} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := EmailTaken(tt.id, tt.status)
-			id, status := TakenBy(err)
+			err := fmt.Errorf("create: %w", error(EmailTaken{UserID: tt.id, Status: tt.status}))
+			taken, ok := errors.AsType[EmailTaken](err)
 			e, _ := errors.AsType[*Error](err)
-			if ErrorCode(err) != Conflict || id != tt.id || status != tt.status || strings.Contains(e.Message, "activate") != tt.deactivated {
-				t.Fatalf("EmailTaken(%q, %q) = %v; TakenBy %q %q", tt.id, tt.status, err, id, status)
+			if !ok || ErrorCode(err) != Conflict || taken.UserID != tt.id || taken.Status != tt.status || strings.Contains(e.Message, "activate") != tt.deactivated {
+				t.Fatalf("EmailTaken{%q, %q} = %v; %+v", tt.id, tt.status, err, taken)
+			}
+			if _, has := e.Extra["existingUserId"]; has != (tt.id != "") {
+				t.Fatalf("existingUserId in %v", e.Extra)
 			}
 		})
 	}
-	if id, status := TakenBy(Errorf(Conflict, "x")); id != "" || status != "" {
-		t.Fatal("TakenBy of another error")
+	if _, ok := errors.AsType[EmailTaken](Errorf(Conflict, "x")); ok {
+		t.Fatal("EmailTaken from another error")
+	}
+}
+
+// TestRefusals: each refusal is the *Error that renders it (code, kind,
+// members), through wrapping too.
+func TestRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		err    error
+		code   Code
+		kind   string
+		member string
+		value  any
+	}{
+		{LimitReached{Limit: SeatLimit}, Conflict, "seat-limit", "", nil},
+		{LimitReached{Limit: NoAccessLimit}, Conflict, "no-access-limit", "", nil},
+		{Undeliverable{Delivery: Delivery{State: Complained}}, Conflict, "", "delivery", Delivery{State: Complained}},
+		{ContactImported{UserID: "u1"}, Conflict, "crm-imported", "existingUserId", "u1"},
+		{AccountLinked{CompanyID: "c1"}, Conflict, "crm-linked", "existingCompanyId", "c1"},
+		{DealConverted{ProjectID: "p1"}, Conflict, "deal-converted", "projectId", "p1"},
+		{CompanyNameTaken{Name: "Acme", CompanyID: "c2"}, Conflict, "", "existingCompanyId", "c2"},
+		{InUse{Message: "in use", UserCount: 3}, Conflict, "", "userCount", 3},
+	} {
+		t.Run(fmt.Sprintf("%T", tt.err), func(t *testing.T) {
+			e, ok := errors.AsType[*Error](fmt.Errorf("wrapped: %w", tt.err))
+			if !ok || e.Code != tt.code || e.Kind != tt.kind || e.Message == "" || e.Error() != tt.err.Error() {
+				t.Fatalf("%v: %+v", tt.err, e)
+			}
+			if tt.member != "" && e.Extra[tt.member] != tt.value {
+				t.Fatalf("%s = %v, want %v", tt.member, e.Extra[tt.member], tt.value)
+			}
+		})
 	}
 }

@@ -104,13 +104,7 @@ func companyNotFound() error { return clientele.Errorf(clientele.NotFound, "no s
 // the name.
 func nameTaken(name string) func(map[string]types.AttributeValue) error {
 	return func(old map[string]types.AttributeValue) error {
-		e := &clientele.Error{Code: clientele.Conflict, Message: fmt.Sprintf("a company named %q already exists", name),
-			Fields: []clientele.FieldError{{Field: "name", Message: "is already taken (names are compared without case)"}},
-			Extra:  map[string]any{}}
-		if id, ok := old["companyId"].(*types.AttributeValueMemberS); ok {
-			e.Extra["existingCompanyId"] = id.Value
-		}
-		return e
+		return clientele.CompanyNameTaken{Name: name, CompanyID: sval(old, "companyId")}
 	}
 }
 
@@ -181,7 +175,7 @@ func (s *Store) CreateCompany(ctx context.Context, pid string, c clientele.Compa
 			s.guardItem(pid, c),
 		}
 		if id := crmAccountOf(c.CRM); id != "" {
-			items = append(items, s.crmGuard(pid, CRMAccount, id, c.ID, clientele.AccountLinked))
+			items = append(items, s.crmGuard(pid, CRMAccount, id, c.ID, accountLinked))
 		}
 		projects, err := s.projectsForAdd(ctx, pid, c.ProjectIDs, "projectIds")
 		if err != nil {

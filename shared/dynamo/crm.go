@@ -49,6 +49,11 @@ func crmContactOf(l *clientele.CRMLink) string {
 
 // crmGuard reserves CRM record id of kind for holder; when the record is
 // held already, taken receives its holder.
+// The refusals of a record another entity holds, for crmGuard.
+func accountLinked(cid string) error   { return clientele.AccountLinked{CompanyID: cid} }
+func contactImported(uid string) error { return clientele.ContactImported{UserID: uid} }
+func dealConverted(prid string) error  { return clientele.DealConverted{ProjectID: prid} }
+
 func (s *Store) crmGuard(pid, kind, id, holder string, taken func(holder string) error) txItem {
 	item := key(crmGuardPK(pid, kind, id), skGuard)
 	item["type"], item[crmHolder[kind]] = str(crmGuardType[kind]), str(holder)
@@ -203,7 +208,7 @@ func (s *Store) LinkCompany(ctx context.Context, pid, cid, accountID string) (cl
 				"version = :v AND attribute_not_exists(deleting)", nil, map[string]types.AttributeValue{
 					":a": str(accountID), ":next": num(c.Version), ":now": str(fmtTime(c.UpdatedAt)), ":v": num(c.Version - 1)},
 				failWith(errRetry)),
-			s.crmGuard(pid, CRMAccount, accountID, cid, clientele.AccountLinked),
+			s.crmGuard(pid, CRMAccount, accountID, cid, accountLinked),
 		}, nil)
 	})
 }
@@ -230,7 +235,7 @@ func (s *Store) ConvertDeal(ctx context.Context, pid, dealID string, newProject 
 				s.put(projectToItem(pid, p), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "project id collision; retry"))),
 				s.joinProjectItem(pid, cid, p.ID),
 				s.history(companyPK(pid, cid), actor, clientele.CompanyProjectAdded, clientele.Changes{"projectId": {To: p.ID}, "primaryOf": {To: p.ID}}),
-				s.crmGuard(pid, CRMDeal, dealID, p.ID, clientele.DealConverted),
+				s.crmGuard(pid, CRMDeal, dealID, p.ID, dealConverted),
 			}
 			return result{p, true}, s.transact(ctx, items, nil)
 		}
@@ -254,7 +259,7 @@ func (s *Store) ConvertDeal(ctx context.Context, pid, dealID string, newProject 
 				s.update(key(projectPK(pid, prid), skMeta), "ADD crmDealIds :d SET version = :next, updatedAt = :now",
 					"version = :v AND attribute_not_exists(deleting)", nil, map[string]types.AttributeValue{
 						":d": strSet(dealID), ":next": num(p.Version + 1), ":now": str(fmtTime(now)), ":v": num(p.Version)}, failWith(errRetry)),
-				s.crmGuard(pid, CRMDeal, dealID, p.ID, clientele.DealConverted),
+				s.crmGuard(pid, CRMDeal, dealID, p.ID, dealConverted),
 			}
 			p.Version, p.UpdatedAt = p.Version+1, now
 			return result{p, p.IsPrimary(cid)}, s.transact(ctx, items, nil)
@@ -271,7 +276,7 @@ func (s *Store) ConvertDeal(ctx context.Context, pid, dealID string, newProject 
 			s.addCompanyToProjectItem(pid, p, cid, primary, now, dealID),
 			s.joinProjectItem(pid, cid, p.ID),
 			s.history(companyPK(pid, cid), actor, clientele.CompanyProjectAdded, ch),
-			s.crmGuard(pid, CRMDeal, dealID, p.ID, clientele.DealConverted),
+			s.crmGuard(pid, CRMDeal, dealID, p.ID, dealConverted),
 		}
 		p.CompanyIDs = append(p.CompanyIDs, cid)
 		slices.Sort(p.CompanyIDs)

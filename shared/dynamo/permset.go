@@ -163,7 +163,7 @@ func (s *Store) deleteSet(ctx context.Context, k setKind, pid, id string, check 
 			return struct{}{}, err
 		}
 		if cur.UserCount > 0 {
-			return struct{}{}, &clientele.Error{Code: clientele.Conflict, Message: inUse, Extra: map[string]any{"userCount": cur.UserCount}}
+			return struct{}{}, clientele.InUse{Message: inUse, UserCount: cur.UserCount}
 		}
 		return struct{}{}, s.transact(ctx, []txItem{
 			s.del(key(k.pk(pid, id), skMeta), "version = :v AND userCount = :zero",

@@ -499,7 +499,7 @@ func (s *Store) createUser(ctx context.Context, pid string, u clientele.User, to
 			map[string]types.AttributeValue{":one": num(1)}, failWith(clientele.Errorf(clientele.Conflict, "the company is being deleted"))),
 	}
 	if id := crmContactOf(u.CRM); id != "" {
-		items = append(items, s.crmGuard(pid, CRMContact, id, u.ID, clientele.ContactImported))
+		items = append(items, s.crmGuard(pid, CRMContact, id, u.ID, contactImported))
 	}
 	items = append(items, s.countUsers(pid, nil, &u)...)
 	if tokenHash != "" && u.InviteExpiresAt != nil {
@@ -541,17 +541,17 @@ var errEmailTaken = fmt.Errorf("email taken")
 func (s *Store) emailTaken(ctx context.Context, pid, emailKey string) error {
 	guard, err := s.getItem(ctx, emailPK(pid, emailKey), skGuard)
 	if err != nil || guard == nil {
-		return clientele.EmailTaken("", "")
+		return clientele.EmailTaken{}
 	}
 	id, _ := guard["userId"].(*types.AttributeValueMemberS)
 	if id == nil {
-		return clientele.EmailTaken("", "")
+		return clientele.EmailTaken{}
 	}
 	status := ""
 	if u, err := s.GetUser(ctx, pid, id.Value); err == nil {
 		status = u.Status
 	}
-	return clientele.EmailTaken(id.Value, status)
+	return clientele.EmailTaken{UserID: id.Value, Status: status}
 }
 
 // countUsers moves the portal's user counters from prev to next (nil prev
@@ -603,11 +603,9 @@ func (s *Store) countUsers(pid string, prev, next *clientele.User) []txItem {
 			}
 			switch {
 			case next != nil && next.HoldsSeat() && p.ClientSeatLimit != nil && p.SeatsUsed >= *p.ClientSeatLimit:
-				return &clientele.Error{Code: clientele.Conflict, Kind: "seat-limit",
-					Message: "the portal's client seat limit is reached; raise clientSeatLimit or deactivate a user"}
+				return clientele.LimitReached{Limit: clientele.SeatLimit}
 			case next != nil && next.HoldsNoAccessSlot() && p.NoAccessUserLimit != nil && p.NoAccessUsed >= *p.NoAccessUserLimit:
-				return &clientele.Error{Code: clientele.Conflict, Kind: "no-access-limit",
-					Message: "the portal's limit on users without portal access is reached; raise noAccessUserLimit, give a user access or deactivate one"}
+				return clientele.LimitReached{Limit: clientele.NoAccessLimit}
 			}
 			return errRetry
 		})}

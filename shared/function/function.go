@@ -4,7 +4,6 @@
 package function
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,13 +22,44 @@ import (
 	"github.com/clientele/clientele/shared/pages"
 )
 
-// Option adds to a function's dependencies what only some functions need
-// (mail, exports, CRMs: the sub-packages sesmail, s3exports and kmscrm), so
-// that the others do not link it.
-type Option func(cfg config.Config, awsCfg aws.Config, d *api.Deps)
+// Base is what every function is built from: its configuration, its AWS
+// configuration, its clock, its logger and its store.
+type Base struct {
+	Config config.Config
+	AWS    aws.Config
+	Clock  clock.Clock
+	Log    *slog.Logger
+	Store  *dynamo.Store
+}
 
-// Build builds an API function's dependencies from its configuration.
-func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger, opts ...Option) (api.Deps, error) {
+// NewBase builds a function's base from its configuration.
+func NewBase(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger) Base {
+	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
+	return Base{Config: cfg, AWS: awsCfg, Clock: c, Log: log, Store: dynamo.New(db, cfg.TableName, c, ids.New(c, nil))}
+}
+
+// Load builds a function's base from the environment; required lists its
+// required variables (config.API, config.Mail, ...).
+func Load(getenv func(string) string, required []string) (Base, error) {
+	cfg, err := config.Load(getenv, required...)
+	if err != nil {
+		return Base{}, err
+	}
+	awsCfg, err := awsclient.Load(cfg)
+	if err != nil {
+		return Base{}, err
+	}
+	return NewBase(cfg, awsCfg, clock.System{}, cfg.Logger()), nil
+}
+
+// Option adds to an API function's dependencies what only some functions
+// need (mail, export links, CRMs: the sub-packages sesmail, s3exports and
+// kmscrm), so that the others do not link it.
+type Option func(b Base, d *api.Deps)
+
+// Build builds an API function's dependencies.
+func Build(b Base, opts ...Option) (api.Deps, error) {
+	cfg := b.Config
 	cursors, err := httpapi.NewCursors(cfg.CursorSecret)
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("cursor key: %w", err)
@@ -38,40 +68,29 @@ func Build(cfg config.Config, awsCfg aws.Config, c clock.Clock, log *slog.Logger
 	if err != nil {
 		return api.Deps{}, fmt.Errorf("answer key: %w", err)
 	}
-	db := awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint)
 	d := api.Deps{
-		Store:      dynamo.New(db, cfg.TableName, c, ids.New(c, nil)),
+		Store:      b.Store,
 		Cursors:    cursors,
 		Answers:    answers,
 		Links:      auth.NewLinkTokens(cfg.CursorSecret),
-		Clock:      c,
-		Log:        log,
+		Clock:      b.Clock,
+		Log:        b.Log,
 		APIBaseURL: cfg.APIBaseURL,
-		CSRF:       pages.NewCSRF(cfg.CursorSecret, c.Now),
+		CSRF:       pages.NewCSRF(cfg.CursorSecret, b.Clock.Now),
 	}
 	for _, o := range opts {
-		o(cfg, awsCfg, &d)
+		o(b, &d)
 	}
 	return d, nil
 }
 
-// Deps builds a function's dependencies from the environment; required
-// lists its required variables (config.API, config.Mail, ...).
-func Deps(ctx context.Context, getenv func(string) string, required []string, opts ...Option) (api.Deps, error) {
-	cfg, err := config.Load(getenv, required...)
-	if err != nil {
-		return api.Deps{}, err
-	}
-	awsCfg, err := awsclient.Load(cfg)
-	if err != nil {
-		return api.Deps{}, err
-	}
-	return Build(cfg, awsCfg, clock.System{}, cfg.Logger(), opts...)
-}
-
 // Init builds the router of an API function from the environment.
-func Init(ctx context.Context, getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string, opts ...Option) (*httpapi.Router, error) {
-	deps, err := Deps(ctx, getenv, required, opts...)
+func Init(getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string, opts ...Option) (*httpapi.Router, error) {
+	b, err := Load(getenv, required)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := Build(b, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -82,21 +101,22 @@ func Init(ctx context.Context, getenv func(string) string, router func(api.Deps)
 // configuration error ends the process at init with a message naming it,
 // which Lambda reports as an init failure.
 func Main(router func(api.Deps) *httpapi.Router, required []string, opts ...Option) {
-	rt, err := Init(context.Background(), os.Getenv, router, required, opts...)
+	rt, err := Init(os.Getenv, router, required, opts...)
 	if err != nil {
 		exit(err)
 	}
 	lambda.Start(rt.Invoke)
 }
 
-// Start runs a function that is not behind the API (a scheduled one):
-// handler builds its Lambda handler from the dependencies.
-func Start(handler func(api.Deps) any, required []string, opts ...Option) {
-	deps, err := Deps(context.Background(), os.Getenv, required, opts...)
+// Start runs a function that is not behind the API (scheduled, or fed by
+// a stream or an event rule): handler builds its Lambda handler from the
+// base.
+func Start(handler func(Base) any, required []string) {
+	b, err := Load(os.Getenv, required)
 	if err != nil {
 		exit(err)
 	}
-	lambda.Start(handler(deps))
+	lambda.Start(handler(b))
 }
 
 func exit(err error) {

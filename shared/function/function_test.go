@@ -1,7 +1,6 @@
-package function
+package function_test
 
 import (
-	"context"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -10,6 +9,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/function/sesmail"
 	"github.com/clientele/clientele/shared/httpapi"
 )
@@ -52,7 +52,7 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 		"portal": api.Portal, "companies": api.Companies, "projects": api.Projects, "users": api.Users,
 	} {
 		t.Run(name, func(t *testing.T) {
-			rt, err := Init(context.Background(), env(endpoint), router, config.Mail, sesmail.Option)
+			rt, err := function.Init(env(endpoint), router, config.Mail, sesmail.Option)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -63,14 +63,14 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 	}
 	t.Run("reminders", func(t *testing.T) {
 		vars := env(endpoint)
-		d, err := Deps(context.Background(), func(k string) string {
+		b, err := function.Load(func(k string) string {
 			if k == "API_BASE_URL" {
 				return "https://api.example.com"
 			}
 			return vars(k)
-		}, config.Reminders, sesmail.Option)
-		if err != nil || d.Mailer == nil || d.APIBaseURL != "https://api.example.com" {
-			t.Fatalf("deps %+v, %v", d, err)
+		}, config.Reminders)
+		if err != nil || sesmail.Mailer(b) == nil || b.Config.APIBaseURL != "https://api.example.com" {
+			t.Fatalf("base %+v, %v", b, err)
 		}
 	})
 	if n := conns.Load(); n != 0 {
@@ -80,14 +80,14 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 
 // The reminders have no request to take the API's address from.
 func TestRemindersNeedAPIBaseURL(t *testing.T) {
-	_, err := Deps(context.Background(), env("http://127.0.0.1:1"), config.Reminders)
+	_, err := function.Load(env("http://127.0.0.1:1"), config.Reminders)
 	if err == nil || !strings.Contains(err.Error(), "API_BASE_URL") {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestInitNamesMissingConfig(t *testing.T) {
-	_, err := Init(context.Background(), func(string) string { return "" }, api.Portal, config.API)
+	_, err := function.Init(func(string) string { return "" }, api.Portal, config.API)
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") || !strings.Contains(err.Error(), "CURSOR_SECRET") {
 		t.Fatalf("got %v", err)
 	}
@@ -96,32 +96,33 @@ func TestInitNamesMissingConfig(t *testing.T) {
 // initFunctions is every function's init, as its main runs it.
 var initFunctions = map[string]func(getenv func(string) string) error{
 	"portal": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Portal, config.API)
+		_, err := function.Init(g, api.Portal, config.API)
 		return err
 	},
 	"companies": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Companies, config.Mail, sesmail.Option)
+		_, err := function.Init(g, api.Companies, config.Mail, sesmail.Option)
 		return err
 	},
 	"projects": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Projects, config.Mail, sesmail.Option)
+		_, err := function.Init(g, api.Projects, config.Mail, sesmail.Option)
 		return err
 	},
 	"users": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Users, config.Mail, sesmail.Option)
+		_, err := function.Init(g, api.Users, config.Mail, sesmail.Option)
 		return err
 	},
 	"client": func(g func(string) string) error {
-		_, err := Init(context.Background(), g, api.Client, config.Mail, sesmail.Option)
+		_, err := function.Init(g, api.Client, config.Mail, sesmail.Option)
 		return err
 	},
 	"reminders": func(g func(string) string) error {
-		_, err := Deps(context.Background(), func(k string) string {
+		b, err := function.Load(func(k string) string {
 			if k == "API_BASE_URL" {
 				return "https://api.example.com"
 			}
 			return g(k)
-		}, config.Reminders, sesmail.Option)
+		}, config.Reminders)
+		_ = sesmail.Mailer(b)
 		return err
 	},
 }

@@ -48,6 +48,7 @@ import (
 	"github.com/clientele/clientele/shared/clock"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/dynamo"
+	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/feedback"
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/function/kmscrm"
@@ -55,6 +56,7 @@ import (
 	"github.com/clientele/clientele/shared/function/sesmail"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/ids"
+	"github.com/clientele/clientele/shared/invite"
 	"github.com/clientele/clientele/shared/openapi"
 	"github.com/clientele/clientele/shared/publish"
 )
@@ -128,12 +130,16 @@ type Stack struct {
 	Routes  []template.Route
 	db      *dynamodb.Client
 	Routers map[string]*httpapi.Router // by function logical id
+	// ReminderPage is how many due users a reminders run reads per Query;
+	// the function's own 100 when 0 (tests cross pages with a few).
+	ReminderPage atomic.Int64
 	// DynamoURL is the endpoint of the stack's DynamoDB proxy, for a client
 	// in another process; DynamoKey the access key that selects its database.
 	DynamoURL string
 	DynamoKey string
 	Table     string // the table's name
 	deps      api.Deps
+	worker    *export.Worker // the export worker function's
 
 	handler   http.Handler
 	s3Fail    atomic.Pointer[func(*http.Request) bool]
@@ -268,11 +274,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		defer cancel()
 		_, _ = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint).DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &cfg.TableName})
 	})
-	deps, err := function.Build(cfg, awsCfg, clk, log, sesmail.Option, s3exports.Option, kmscrm.Option)
+	base := function.NewBase(cfg, awsCfg, clk, log)
+	deps, err := function.Build(base, sesmail.Option, s3exports.Option, kmscrm.Option)
 	if err != nil {
 		return nil, err
 	}
 	st.Store, st.deps, st.DynamoURL = deps.Store, deps, dynURL
+	st.worker = s3exports.Worker(base)
 	st.S3 = s3exports.Client(awsCfg, cfg.S3Endpoint)
 	st.publisher = publish.New(publish.Client(awsCfg, cfg.EventsEndpoint), cfg.EventBus, log)
 	st.publisher.Backoff = func(int) time.Duration { return 0 } // the stack's poller paces retries
@@ -426,10 +434,9 @@ func (st *Stack) runReminders(w http.ResponseWriter, r *http.Request) {
 
 // RunReminders runs the reminders function's handler with the stack's
 // dependencies; baseURL is the API's address for invitation links.
-func (st *Stack) RunReminders(ctx context.Context, baseURL string) (api.ReminderRun, error) {
-	d := st.deps
-	d.APIBaseURL = baseURL
-	return d.Reminders(ctx, events.EventBridgeEvent{DetailType: "Scheduled Event", Source: "aws.events"})
+func (st *Stack) RunReminders(ctx context.Context, baseURL string) (invite.Run, error) {
+	return invite.Invitations{Store: st.Store, Mailer: st.deps.Mailer, Log: st.deps.Log, BaseURL: baseURL,
+		ReminderPage: int(st.ReminderPage.Load())}.Remind(ctx)
 }
 
 // Handler serves the API, /openapi.yaml and /_local/*.

@@ -588,7 +588,7 @@ func (st *Stack) ExportJobEvent(img map[string]events.DynamoDBAttributeValue) ev
 // InvokeExportWorker runs the export worker's handler on ev through the
 // Lambda runtime's JSON encoding, as the event source mapping invokes it.
 func (st *Stack) InvokeExportWorker(ctx context.Context, ev events.DynamoDBEvent) error {
-	return invoke(ctx, st.deps.ExportWorker, ev)
+	return invoke(ctx, st.worker.Handle, ev)
 }
 
 // InvokeEvents runs the events function's handler on ev through the Lambda
@@ -612,7 +612,7 @@ func (st *Stack) S3Calls() int64 { return st.s3Calls.Load() }
 
 // ExportWorker is the export worker the stack delivers to, for tests to
 // tune (its page size) before any export runs.
-func (st *Stack) ExportWorker() *export.Worker { return st.deps.Exporter.Worker.(*export.Worker) }
+func (st *Stack) ExportWorker() *export.Worker { return st.worker }
 
 // invoke runs a Lambda handler on ev through the runtime's JSON encoding,
 // as Lambda invokes it: what the handler sees is what it would see on AWS.

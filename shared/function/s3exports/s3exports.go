@@ -7,20 +7,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/clientele/clientele/shared/api"
-	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/export"
+	"github.com/clientele/clientele/shared/function"
 )
 
-// Option is a function.Option.
-func Option(cfg config.Config, awsCfg aws.Config, d *api.Deps) {
-	if cfg.ExportsBucket == "" {
+// Worker is the export worker of the function's bucket.
+func Worker(b function.Base) *export.Worker {
+	return &export.Worker{Store: b.Store, Uploader: export.NewUploader(Client(b.AWS, b.Config.S3Endpoint)),
+		Bucket: b.Config.ExportsBucket, Log: b.Log}
+}
+
+// Option is a function.Option: the download links of finished exports.
+func Option(b function.Base, d *api.Deps) {
+	if b.Config.ExportsBucket == "" {
 		return
 	}
-	s3c := Client(awsCfg, cfg.S3Endpoint)
-	d.Exporter = &api.Exporter{
-		Worker: &export.Worker{Store: d.Store, Uploader: export.NewUploader(s3c), Bucket: cfg.ExportsBucket, Log: d.Log},
-		Links:  &export.Links{Presign: s3.NewPresignClient(s3c), Creds: awsCfg.Credentials, Bucket: cfg.ExportsBucket, TTL: cfg.ExportLinkTTL},
-	}
+	d.Downloads = &export.Links{Presign: s3.NewPresignClient(Client(b.AWS, b.Config.S3Endpoint)), Creds: b.AWS.Credentials,
+		Bucket: b.Config.ExportsBucket, TTL: b.Config.ExportLinkTTL}
 }
 
 // Client returns an S3 client; endpoint overrides the AWS endpoint (path-style

@@ -3,16 +3,19 @@
 package sesmail
 
 import (
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/clientele/clientele/shared/api"
-	"github.com/clientele/clientele/shared/config"
+	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/invite"
 	"github.com/clientele/clientele/shared/mail/ses"
 )
 
-// Option is a function.Option.
-func Option(cfg config.Config, awsCfg aws.Config, d *api.Deps) {
-	if cfg.MailFrom != "" {
-		d.Mailer = ses.New(ses.Client(awsCfg, cfg.SESEndpoint), cfg.MailFrom, cfg.MailConfigurationSet)
+// Mailer is the function's mailer; nil without MAIL_FROM.
+func Mailer(b function.Base) invite.Mailer {
+	if b.Config.MailFrom == "" {
+		return nil
 	}
+	return ses.New(ses.Client(b.AWS, b.Config.SESEndpoint), b.Config.MailFrom, b.Config.MailConfigurationSet)
 }
+
+// Option is a function.Option.
+func Option(b function.Base, d *api.Deps) { d.Mailer = Mailer(b) }
