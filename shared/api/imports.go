@@ -78,16 +78,18 @@ func (d Deps) importUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		var ups []clientele.UserProject
 		for _, name := range row.Projects {
 			p, found := projects[clientele.NameKey(name)]
-			switch {
-			case !found:
+			if !found {
 				fail("projects", "no project named %q", name)
 				ok = false
-			case row.RatePerHour != nil && p.Billing != clientele.StaffHours:
-				fail("ratePerHour", "project %q bills %s: ratePerHour applies only to staff_hours projects", name, p.Billing)
-				ok = false
-			default:
-				ups = append(ups, clientele.UserProject{ProjectID: p.ID, RatePerHour: row.RatePerHour})
+				continue
 			}
+			var billing clientele.Fields
+			clientele.CheckRateBilling("", p.Billing, row.RatePerHour, nil, &billing)
+			for _, e := range billing {
+				fail(e.Field, "project %q: %s", name, e.Message)
+				ok = false
+			}
+			ups = append(ups, clientele.UserProject{ProjectID: p.ID, RatePerHour: row.RatePerHour})
 		}
 		if !ok {
 			continue

@@ -64,7 +64,9 @@ func NewCompany(in CompanyInput, prefix string, id string, now time.Time) (Compa
 	}
 	if in.Type != "" {
 		c.Type = in.Type
-		checkCompanyType(prefix, in.Type, &f)
+		if _, err := cleanCompanyType(in.Type); err != nil {
+			f.Add(prefix+"type", "%v", err)
+		}
 	}
 	c.ContactEmail = cleanOptionalEmail(prefix+"contactEmail", in.ContactEmail, &f)
 	c.Website = cleanOptionalURL(prefix+"website", in.Website, &f)
@@ -88,24 +90,8 @@ type CompanyPatch struct {
 func (p CompanyPatch) Apply(cur Company) (Company, Changes, error) {
 	var f Fields
 	next, ch := cur, Changes{}
-	if p.Name.Set {
-		if p.Name.Null {
-			f.Add("name", "must not be null")
-		} else if n, err := CleanName(p.Name.Value); err != nil {
-			f.Add("name", "%v", err)
-		} else {
-			ch.Record("name", cur.Name, n)
-			next.Name = n
-		}
-	}
-	if p.Type.Set {
-		if p.Type.Null {
-			f.Add("type", "must not be null")
-		} else if checkCompanyType("", p.Type.Value, &f) {
-			ch.Record("type", cur.Type, p.Type.Value)
-			next.Type = p.Type.Value
-		}
-	}
+	applyRequired("name", p.Name, cur.Name, &next.Name, ch, &f, CleanName)
+	applyRequired("type", p.Type, cur.Type, &next.Type, ch, &f, cleanCompanyType)
 	if p.ContactEmail.Set {
 		next.ContactEmail = cleanOptionalEmail("contactEmail", p.ContactEmail.Ptr(), &f)
 		ch.Record("contactEmail", cur.ContactEmail, next.ContactEmail)
@@ -130,12 +116,11 @@ func (p CompanyPatch) Apply(cur Company) (Company, Changes, error) {
 // HasProject reports whether the company is on project id.
 func (c Company) HasProject(id string) bool { return slices.Contains(c.ProjectIDs, id) }
 
-func checkCompanyType(prefix, t string, f *Fields) bool {
+func cleanCompanyType(t string) (string, error) {
 	if t != Business && t != Individual {
-		f.Add(prefix+"type", "must be %q or %q", Business, Individual)
-		return false
+		return "", fmt.Errorf("must be %q or %q", Business, Individual)
 	}
-	return true
+	return t, nil
 }
 
 func cleanOptionalEmail(field string, s *string, f *Fields) *string {

@@ -208,7 +208,9 @@ func (in DealConversionInput) Validate() error {
 		}
 	}
 	if in.Billing != nil {
-		checkBilling("billing", *in.Billing, &f)
+		if _, err := cleanBilling(*in.Billing); err != nil {
+			f.Add("billing", "%v", err)
+		}
 	}
 	return f.Err()
 }

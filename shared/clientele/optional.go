@@ -31,3 +31,23 @@ func (o Optional[T]) Ptr() *T {
 	v := o.Value
 	return &v
 }
+
+// applyRequired applies o to a field that must not be null: it records the
+// change in ch and sets *next only when clean accepts the value, and
+// otherwise adds clean's error (or the null error) to f under field.
+func applyRequired[T any](field string, o Optional[T], cur T, next *T, ch Changes, f *Fields, clean func(T) (T, error)) {
+	if !o.Set {
+		return
+	}
+	if o.Null {
+		f.Add(field, "must not be null")
+		return
+	}
+	v, err := clean(o.Value)
+	if err != nil {
+		f.Add(field, "%v", err)
+		return
+	}
+	ch.Record(field, cur, v)
+	*next = v
+}

@@ -53,16 +53,7 @@ type PortalPatch struct {
 func (p PortalPatch) Apply(cur Portal) (Portal, Changes, error) {
 	var f Fields
 	next, ch := cur, Changes{}
-	if p.Name.Set {
-		if p.Name.Null {
-			f.Add("name", "must not be null")
-		} else if n, err := CleanName(p.Name.Value); err != nil {
-			f.Add("name", "%v", err)
-		} else {
-			ch.Record("name", cur.Name, n)
-			next.Name = n
-		}
-	}
+	applyRequired("name", p.Name, cur.Name, &next.Name, ch, &f, CleanName)
 	for _, l := range []struct {
 		field string
 		patch Optional[int]

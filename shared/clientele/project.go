@@ -1,6 +1,7 @@
 package clientele
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -47,7 +48,9 @@ func NewProject(in ProjectInput, id string, now time.Time) (Project, error) {
 	}
 	if in.Billing != "" {
 		p.Billing = in.Billing
-		checkBilling("billing", in.Billing, &f)
+		if _, err := cleanBilling(in.Billing); err != nil {
+			f.Add("billing", "%v", err)
+		}
 	}
 	p.CompanyIDs = cleanIDs("companyIds", in.CompanyIDs, MaxIDsPerRequest, &f)
 	switch {
@@ -71,24 +74,8 @@ type ProjectPatch struct {
 func (p ProjectPatch) Apply(cur Project) (Project, Changes, error) {
 	var f Fields
 	next, ch := cur, Changes{}
-	if p.Name.Set {
-		if p.Name.Null {
-			f.Add("name", "must not be null")
-		} else if n, err := CleanName(p.Name.Value); err != nil {
-			f.Add("name", "%v", err)
-		} else {
-			ch.Record("name", cur.Name, n)
-			next.Name = n
-		}
-	}
-	if p.Billing.Set {
-		if p.Billing.Null {
-			f.Add("billing", "must not be null")
-		} else if checkBilling("billing", p.Billing.Value, &f) {
-			ch.Record("billing", cur.Billing, p.Billing.Value)
-			next.Billing = p.Billing.Value
-		}
-	}
+	applyRequired("name", p.Name, cur.Name, &next.Name, ch, &f, CleanName)
+	applyRequired("billing", p.Billing, cur.Billing, &next.Billing, ch, &f, cleanBilling)
 	return next, ch, f.Err()
 }
 
@@ -111,11 +98,10 @@ func (p Project) IsPrimary(id string) bool {
 // HasCompany reports whether company id is on the project.
 func (p Project) HasCompany(id string) bool { return slices.Contains(p.CompanyIDs, id) }
 
-func checkBilling(field, b string, f *Fields) bool {
+func cleanBilling(b string) (string, error) {
 	switch b {
 	case StaffHours, Fixed, NoBilling:
-		return true
+		return b, nil
 	}
-	f.Add(field, "must be %q, %q or %q", StaffHours, Fixed, NoBilling)
-	return false
+	return "", fmt.Errorf("must be %q, %q or %q", StaffHours, Fixed, NoBilling)
 }

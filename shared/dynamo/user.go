@@ -390,8 +390,8 @@ type AddContext struct {
 
 // ReadAddContext reads the portal, the company, the projects and the chosen
 // invitation template (templateID; "" for none) of a user add in one
-// TransactGetItems, and checks that the company is on each project and,
-// when a rate or a cost is given, that each bills staff hours.
+// TransactGetItems, and refuses targets that clientele.CheckAddTargets
+// refuses.
 func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs, roleIDs []string, rate, cost *float64, templateID string) (AddContext, error) {
 	keys := []map[string]types.AttributeValue{key(portalPrefix(pid), skPortal), key(companyPK(pid, cid), skMeta)}
 	for _, id := range projectIDs {
@@ -432,49 +432,39 @@ func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs,
 			return ac, err
 		}
 	}
-	var f clientele.Fields
-	deleting := got[1] == nil
+	var t clientele.AddTargets
 	if got[1] != nil {
-		if ac.Company, deleting, err = companyFromItem(got[1]); err != nil {
+		c, deleting, err := companyFromItem(got[1])
+		if err != nil {
 			return ac, err
 		}
-	}
-	if deleting {
-		f.Add("companyId", "no such company")
-		return ac, f.Err()
-	}
-	for i, item := range got[rolesAt:] {
-		if item == nil {
-			f.Add("roleIds", "no such role: %s", roleIDs[i])
+		if !deleting {
+			ac.Company, t.Company = c, &c
 		}
 	}
-	for i, item := range got[2:projectsEnd] {
-		field := fmt.Sprintf("projectIds[%d]", i)
-		if item == nil {
-			f.Add(field, "no such project")
-			continue
-		}
-		p, deleting, err := projectFromItem(item)
-		switch {
-		case err != nil:
-			return ac, err
-		case deleting:
-			f.Add(field, "no such project")
-		case !p.HasCompany(cid):
-			f.Add(field, "the company is not on this project; add it to the project first")
-		default:
-			var g clientele.Fields
-			clientele.CheckRateBilling("", p.Billing, rate, cost, &g)
-			for _, e := range g { // named after the project, as the other project errors
-				f.Add(field, "%s", e.Message)
+	for _, item := range got[rolesAt:] {
+		t.Roles = append(t.Roles, item != nil)
+	}
+	for _, item := range got[2:projectsEnd] {
+		var found *clientele.Project
+		if item != nil {
+			p, deleting, err := projectFromItem(item)
+			if err != nil {
+				return ac, err
 			}
-			if len(g) > 0 {
-				continue
+			if !deleting {
+				found = &p
 			}
-			ac.Projects = append(ac.Projects, p)
 		}
+		t.Projects = append(t.Projects, found)
 	}
-	return ac, f.Err()
+	if err := clientele.CheckAddTargets(cid, projectIDs, roleIDs, t, rate, cost); err != nil {
+		return ac, err
+	}
+	for _, p := range t.Projects {
+		ac.Projects = append(ac.Projects, *p)
+	}
+	return ac, nil
 }
 
 // CreateUser writes a new user in one transaction with everything that must

@@ -1,4 +1,4 @@
-package export_test
+package dynamo_test
 
 import (
 	"context"
