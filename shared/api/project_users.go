@@ -3,8 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"slices"
-	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
@@ -72,6 +70,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 	}
 	res := ProjectUsersResult{Added: []clientele.User{}, Failed: []FailedUser{}}
 	seen := map[string]bool{}
+	var errs []error // of res.Failed, one each
 	for _, uid := range in.UserIDs {
 		var u clientele.User
 		var err error = clientele.Errorf(clientele.Invalid, "the id is given twice in this request")
@@ -81,7 +80,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 		}
 		if err != nil {
 			p := httpapi.Describe(err)
-			res.Failed = append(res.Failed, FailedUser{UserID: uid, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail})
+			res.Failed, errs = append(res.Failed, FailedUser{UserID: uid, Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail}), append(errs, err)
 			continue
 		}
 		res.Added = append(res.Added, u.WithInvite(d.Store.Now()))
@@ -92,22 +91,7 @@ func (d Deps) addProjectUsers(ctx context.Context, r *httpapi.Request) (*httpapi
 	case len(res.Added) > 0:
 		return httpapi.JSON(http.StatusMultiStatus, res), nil
 	}
-	e := &clientele.Error{Code: clientele.NotFound, Message: "no user could be added: " + res.Failed[0].Detail, Extra: map[string]any{"failed": res.Failed}}
-	unavailable := true
-	for _, fu := range res.Failed {
-		switch {
-		case fu.Status == 400:
-			e.Code = clientele.Invalid
-		case fu.Status != 404 && e.Code != clientele.Invalid:
-			e.Code = clientele.Conflict
-		}
-		unavailable = unavailable && fu.Status == 503
-	}
-	if unavailable {
-		// The database was down for every user: the whole request may be retried.
-		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
-	}
-	return nil, e
+	return nil, noneDone("user", clientele.NotFound, errs, res.Failed)
 }
 
 // joinProject adds one user to project p.
@@ -116,52 +100,38 @@ func (d Deps) joinProject(ctx context.Context, r *httpapi.Request, p clientele.P
 		return clientele.User{}, clientele.Errorf(clientele.NotFound, "no such user")
 	}
 	return d.Store.UpdateUser(ctx, r.Principal.PortalID, uid, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
-		switch {
-		case !p.HasCompany(cur.CompanyID):
-			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "the user's company is not on this project")
-		case slices.ContainsFunc(cur.Projects, func(up clientele.UserProject) bool { return up.ProjectID == p.ID }):
-			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "the user is already on this project")
-		case len(cur.Projects) >= clientele.MaxProjectsPerUser:
-			return dynamo.UserChange{}, clientele.Errorf(clientele.Conflict, "a user can be on at most %d projects", clientele.MaxProjectsPerUser)
-		}
-		next := cur
-		next.Projects = append(slices.Clone(cur.Projects), clientele.UserProject{ProjectID: p.ID, RatePerHour: rate, CostPerHour: cost})
-		ch := clientele.Changes{"projectId": {To: p.ID}, "ratePerHour": {To: rate}}
-		if cost != nil {
-			ch["costPerHour"] = clientele.Change{To: cost}
-		}
-		return dynamo.UserChange{Next: next, Action: clientele.UserProjectAdded, Changes: ch}, nil
+		next, ch, err := cur.JoinProject(p, rate, cost)
+		return dynamo.UserChange{Next: next, Action: clientele.UserProjectAdded, Changes: ch}, err
 	})
 }
 
 // memberChange changes a user's membership of the project in the path.
-func (d Deps) memberChange(ctx context.Context, r *httpapi.Request, change func(p clientele.Project, cur clientele.User, i int) (dynamo.UserChange, error)) (clientele.User, error) {
+func (d Deps) memberChange(ctx context.Context, r *httpapi.Request, action string,
+	change func(cur clientele.User, p clientele.Project) (clientele.User, clientele.Changes, error)) (clientele.User, clientele.Project, error) {
 	prid, err := pathID(r, "projectId", "project")
 	if err != nil {
-		return clientele.User{}, err
+		return clientele.User{}, clientele.Project{}, err
 	}
 	uid, err := pathID(r, "userId", "user")
 	if err != nil {
-		return clientele.User{}, err
+		return clientele.User{}, clientele.Project{}, err
 	}
 	pre, err := r.IfMatch()
 	if err != nil {
-		return clientele.User{}, err
+		return clientele.User{}, clientele.Project{}, err
 	}
 	p, err := d.Store.GetProject(ctx, r.Principal.PortalID, prid)
 	if err != nil {
-		return clientele.User{}, err
+		return clientele.User{}, p, err
 	}
-	return d.Store.UpdateUser(ctx, r.Principal.PortalID, uid, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
+	u, err := d.Store.UpdateUser(ctx, r.Principal.PortalID, uid, actor(r), func(cur clientele.User) (dynamo.UserChange, error) {
 		if err := pre.Check(cur.Version); err != nil {
 			return dynamo.UserChange{}, err
 		}
-		i := slices.IndexFunc(cur.Projects, func(up clientele.UserProject) bool { return up.ProjectID == prid })
-		if i < 0 {
-			return dynamo.UserChange{}, clientele.Errorf(clientele.NotFound, "the user is not on this project")
-		}
-		return change(p, cur, i)
+		next, ch, err := change(cur, p)
+		return dynamo.UserChange{Next: next, Action: action, Changes: ch}, err
 	})
+	return u, p, err
 }
 
 func (d Deps) patchProjectUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -175,33 +145,13 @@ func (d Deps) patchProjectUser(ctx context.Context, r *httpapi.Request) (*httpap
 	if !in.RatePerHour.Set && !in.CostPerHour.Set {
 		return nil, clientele.Fields{{Field: "ratePerHour", Message: "ratePerHour or costPerHour is required (a number, or null for none)"}}.Err()
 	}
-	rate, cost := in.RatePerHour.Ptr(), in.CostPerHour.Ptr()
 	var f clientele.Fields
-	clientele.CheckRateBounds("", rate, cost, &f)
+	clientele.CheckRateBounds("", in.RatePerHour.Ptr(), in.CostPerHour.Ptr(), &f)
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	u, err := d.memberChange(ctx, r, func(p clientele.Project, cur clientele.User, i int) (dynamo.UserChange, error) {
-		var f clientele.Fields
-		clientele.CheckRateBilling("", p.Billing, rate, cost, &f)
-		if err := f.Err(); err != nil {
-			return dynamo.UserChange{}, err
-		}
-		next := cur
-		next.Projects = slices.Clone(cur.Projects)
-		ch := clientele.Changes{}
-		if in.RatePerHour.Set {
-			next.Projects[i].RatePerHour = rate
-			ch.Record("ratePerHour", cur.Projects[i].RatePerHour, rate)
-		}
-		if in.CostPerHour.Set {
-			next.Projects[i].CostPerHour = cost
-			ch.Record("costPerHour", cur.Projects[i].CostPerHour, cost)
-		}
-		if len(ch) > 0 {
-			ch["projectId"] = clientele.Change{From: p.ID, To: p.ID}
-		}
-		return dynamo.UserChange{Next: next, Action: clientele.UserProjectRateChanged, Changes: ch}, nil
+	u, _, err := d.memberChange(ctx, r, clientele.UserProjectRateChanged, func(cur clientele.User, p clientele.Project) (clientele.User, clientele.Changes, error) {
+		return cur.SetProjectRates(p, in.RatePerHour, in.CostPerHour)
 	})
 	if err != nil {
 		return nil, err
@@ -214,13 +164,7 @@ func (d Deps) removeProjectUser(ctx context.Context, r *httpapi.Request) (*httpa
 	if err != nil {
 		return nil, err
 	}
-	var project clientele.Project
-	u, err := d.memberChange(ctx, r, func(p clientele.Project, cur clientele.User, i int) (dynamo.UserChange, error) {
-		project = p
-		next := cur
-		next.Projects = slices.Delete(slices.Clone(cur.Projects), i, i+1)
-		return dynamo.UserChange{Next: next, Action: clientele.UserProjectRemoved, Changes: clientele.Changes{"projectId": {From: p.ID}}}, nil
-	})
+	u, project, err := d.memberChange(ctx, r, clientele.UserProjectRemoved, clientele.User.LeaveProject)
 	if err != nil {
 		return nil, err
 	}

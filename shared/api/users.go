@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
@@ -76,22 +75,14 @@ func failure(email string, err error) clientele.Failure {
 	return f
 }
 
-// noneAdded is the answer when no address could be added: the problem of
-// the failures, listing them all (rendered: their items); with one
-// failure, its own problem (members and type) with the list.
+// noneAdded is the answer when no address could be added (noneDone);
+// with one failure, its own problem (members and type) with the list.
 func noneAdded(failed []invite.Failed, rendered []clientele.Failure) error {
-	e := &clientele.Error{Code: clientele.Conflict, Message: "no address could be added: " + rendered[0].Detail, Extra: map[string]any{"failed": rendered}}
-	unavailable := true
-	for _, f := range failed {
-		code := clientele.ErrorCode(f.Err)
-		if code == clientele.Invalid {
-			e.Code = clientele.Invalid
-		}
-		unavailable = unavailable && code == clientele.Unavailable
+	errs := make([]error, len(failed))
+	for i, f := range failed {
+		errs[i] = f.Err
 	}
-	if unavailable {
-		e.Code, e.RetryAfter = clientele.Unavailable, time.Second
-	}
+	e := noneDone("address", clientele.Conflict, errs, rendered)
 	if len(failed) == 1 {
 		e.Message = rendered[0].Detail
 		if one, ok := errors.AsType[*clientele.Error](failed[0].Err); ok {
