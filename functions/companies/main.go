@@ -8,4 +8,4 @@ import (
 	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Companies, config.Mail, sesmail.Option) }
+func main() { function.Main(function.Routes(api.Companies), config.Mail, sesmail.Option) }

@@ -3,11 +3,10 @@
 package main
 
 import (
-	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/function/kmscrm"
 	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.CRM, config.CRM, sesmail.Option, kmscrm.Option) }
+func main() { function.Main(kmscrm.Router, config.CRM, sesmail.Option) }

@@ -3,10 +3,9 @@
 package main
 
 import (
-	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
 	"github.com/clientele/clientele/shared/function/s3exports"
 )
 
-func main() { function.Main(api.Exports, config.Exports, s3exports.Option) }
+func main() { function.Main(s3exports.Router, config.Exports) }

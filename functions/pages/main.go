@@ -9,4 +9,4 @@ import (
 	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Pages, config.Mail, sesmail.Option) }
+func main() { function.Main(function.Routes(api.Pages), config.Mail, sesmail.Option) }

@@ -7,4 +7,4 @@ import (
 	"github.com/clientele/clientele/shared/function"
 )
 
-func main() { function.Main(api.Portal, config.API) }
+func main() { function.Main(function.Routes(api.Portal), config.API) }

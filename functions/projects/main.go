@@ -8,4 +8,4 @@ import (
 	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Projects, config.Mail, sesmail.Option) }
+func main() { function.Main(function.Routes(api.Projects), config.Mail, sesmail.Option) }

@@ -8,4 +8,4 @@ import (
 	"github.com/clientele/clientele/shared/function/sesmail"
 )
 
-func main() { function.Main(api.Users, config.Mail, sesmail.Option) }
+func main() { function.Main(function.Routes(api.Users), config.Mail, sesmail.Option) }

@@ -19,10 +19,11 @@ import (
 	"github.com/clientele/clientele/shared/pages"
 )
 
-// Deps is what the API's handlers need; built once per process. What only
-// some functions use (mail, export links, CRMs) is an interface their main
-// wires in (package function's sub-packages), so the others do not link
-// SES, S3 or KMS.
+// Deps is what every API function's handlers need; built once per process.
+// The mailer is an interface that the functions which send mail fill
+// (package function/sesmail), so the others do not link SES; what only one
+// function uses is its router's own argument (Exports' download links,
+// CRM's CRMs).
 type Deps struct {
 	Store      *dynamo.Store
 	Cursors    *httpapi.Cursors
@@ -33,8 +34,6 @@ type Deps struct {
 	Mailer     invite.Mailer // nil in functions that send no mail
 	APIBaseURL string        // optional; else the host the caller used
 	CSRF       *pages.CSRF   // the pages' form tokens
-	Downloads  Downloads     // nil in functions without exports
-	CRMs       *CRMs         // nil in functions that reach no CRM
 }
 
 // Downloads issues the download links of finished exports (S3: package

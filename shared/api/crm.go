@@ -13,6 +13,13 @@ import (
 	"github.com/clientele/clientele/shared/httpapi"
 )
 
+// crmAPI is the crm function's handlers: the API's dependencies and the
+// CRMs that only this function reaches.
+type crmAPI struct {
+	Deps
+	crms CRMs
+}
+
 // CRMs is how the crm function reaches the portals' CRMs.
 type CRMs struct {
 	Sealer Sealer // the credentials at rest
@@ -25,7 +32,8 @@ type CRMs struct {
 
 // CRM is the router of the crm function: the only function that reads the
 // credentials or calls a CRM (owner and admin only, reads too).
-func CRM(d Deps) *httpapi.Router {
+func CRM(deps Deps, crms CRMs) *httpapi.Router {
+	d := crmAPI{Deps: deps, crms: crms}
 	rt := d.router()
 	rt.Handle("PUT /v1/portal/crm", httpapi.Write, d.connectCRM)
 	rt.Handle("GET /v1/portal/crm", httpapi.Write, d.getCRM)
@@ -93,7 +101,7 @@ func crmError(err error, stored bool) error {
 	return err
 }
 
-func (d Deps) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in clientele.CRMConnectionInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -108,13 +116,13 @@ func (d Deps) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	}
 	creds := crm.Credentials{Provider: in.Provider, APIDomain: in.APIDomain, AccountsURL: in.AccountsURL,
 		ClientID: in.ClientID, ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken}
-	if err := crm.CheckOrigins(creds, d.CRMs.Origins); err != nil {
+	if err := crm.CheckOrigins(creds, d.crms.Origins); err != nil {
 		if oe, ok := errors.AsType[*crm.OriginError](err); ok {
 			return nil, clientele.Fields{{Field: oe.Field, Message: oe.Msg}}.Err()
 		}
 		return nil, err
 	}
-	conn, err := d.CRMs.Connect(creds)
+	conn, err := d.crms.Connect(creds)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +131,7 @@ func (d Deps) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	}
 	secrets, _ := json.Marshal(crmSecrets{ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken})
 	pid := r.Principal.PortalID
-	sealed, err := d.CRMs.Sealer.Seal(ctx, pid, secrets)
+	sealed, err := d.crms.Sealer.Seal(ctx, pid, secrets)
 	if err != nil {
 		return nil, crmError(err, true)
 	}
@@ -141,7 +149,7 @@ func (d Deps) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, c), c.Version), nil
 }
 
-func (d Deps) getCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) getCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	c, err := d.Store.GetCRMConnection(ctx, r.Principal.PortalID)
 	if err != nil {
 		return nil, err
@@ -149,7 +157,7 @@ func (d Deps) getCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, c), c.Version), nil
 }
 
-func (d Deps) disconnectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) disconnectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	pre, err := r.IfMatch()
 	if err != nil {
 		return nil, err
@@ -162,12 +170,12 @@ func (d Deps) disconnectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.R
 }
 
 // connector opens the portal's stored credentials and returns its CRM.
-func (d Deps) connector(ctx context.Context, pid string) (crm.Connector, error) {
+func (d crmAPI) connector(ctx context.Context, pid string) (crm.Connector, error) {
 	c, err := d.Store.GetCRMConnection(ctx, pid)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := d.CRMs.Sealer.Open(ctx, pid, c.Sealed)
+	plain, err := d.crms.Sealer.Open(ctx, pid, c.Sealed)
 	if err != nil {
 		return nil, crmError(err, true)
 	}
@@ -175,7 +183,7 @@ func (d Deps) connector(ctx context.Context, pid string) (crm.Connector, error) 
 	if err := json.Unmarshal(plain, &s); err != nil {
 		return nil, crmError(clientele.ErrSecretUnreadable, true)
 	}
-	return d.CRMs.Connect(crm.Credentials{Provider: c.Provider, APIDomain: c.APIDomain, AccountsURL: c.AccountsURL,
+	return d.crms.Connect(crm.Credentials{Provider: c.Provider, APIDomain: c.APIDomain, AccountsURL: c.AccountsURL,
 		ClientID: c.ClientID, ClientSecret: s.ClientSecret, RefreshToken: s.RefreshToken})
 }
 
@@ -191,10 +199,10 @@ type CRMContact struct {
 
 // crmContacts lists the CRM's contacts, from as many CRM pages as a page
 // of ours takes, each with the user imported from it (one BatchGetItem).
-func (d Deps) crmContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) crmContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	q := r.Query("q")
 	query := queryKey("crm-contacts", q)
-	limit, start, err := listArgs(d, r, query)
+	limit, start, err := listArgs(d.Deps, r, query)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ const (
 // as POST /v1/users (seats, uniqueness, template, history, invitation).
 // The contact's guard commits with the user, so a re-run or a parallel
 // import skips it.
-func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in clientele.CRMImportInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func (d Deps) importContacts(ctx context.Context, r *httpapi.Request) (*httpapi.
 
 // checkImportTargets refuses, before anything is read from the CRM or
 // written, an import onto a profile or projects that do not exist.
-func (d Deps) checkImportTargets(ctx context.Context, pid string, req clientele.CRMImport) error {
+func (d crmAPI) checkImportTargets(ctx context.Context, pid string, req clientele.CRMImport) error {
 	var f clientele.Fields
 	if req.ProfileID != clientele.BuiltInProfile {
 		_, err := d.Store.GetProfile(ctx, pid, req.ProfileID)
@@ -212,7 +212,7 @@ func (d Deps) checkImportTargets(ctx context.Context, pid string, req clientele.
 // else a new one linked from the start. A concurrent request doing the
 // same makes one of the two writes fail on a guard, which names the
 // company to use.
-func (d Deps) accountCompany(ctx context.Context, r *httpapi.Request, a crm.Account, known map[string]string) (string, error) {
+func (d crmAPI) accountCompany(ctx context.Context, r *httpapi.Request, a crm.Account, known map[string]string) (string, error) {
 	if cid, ok := known[a.ID]; ok {
 		return cid, nil
 	}
@@ -265,7 +265,7 @@ func (d Deps) accountCompany(ctx context.Context, r *httpapi.Request, a crm.Acco
 // individualCompany is the company of a contact without a CRM account: an
 // individual client named after the contact, as a person is their own
 // client (found by that name on a re-run).
-func (d Deps) individualCompany(ctx context.Context, r *httpapi.Request, c crm.Contact) (string, error) {
+func (d crmAPI) individualCompany(ctx context.Context, r *httpapi.Request, c crm.Contact) (string, error) {
 	name := c.Name
 	if name == "" {
 		name = c.Email
@@ -287,7 +287,7 @@ func (d Deps) individualCompany(ctx context.Context, r *httpapi.Request, c crm.C
 // joinProjects puts company cid on each project it is not on yet, not as
 // their primary client (as CSV imports do): an import adds people, it does
 // not decide who a project is for.
-func (d Deps) joinProjects(ctx context.Context, r *httpapi.Request, cid string, projectIDs []string) error {
+func (d crmAPI) joinProjects(ctx context.Context, r *httpapi.Request, cid string, projectIDs []string) error {
 	if len(projectIDs) == 0 {
 		return nil
 	}
@@ -335,7 +335,7 @@ type DealConversion struct {
 // read and the project checked before anything is written; the deal's
 // guard commits with the project change, so a deal converts once (409
 // naming the project).
-func (d Deps) convertDeal(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d crmAPI) convertDeal(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	dealID := r.Param("dealId")
 	if !clientele.ValidCRMID(dealID) {
 		return nil, clientele.Errorf(clientele.NotFound, "no such deal in the CRM")

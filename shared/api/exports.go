@@ -14,7 +14,8 @@ import (
 // Exports is the router of the exports function. Exports and imports are
 // for owners and admins only (every route is Write access, GETs included):
 // a download holds every client user's personal data.
-func Exports(d Deps) *httpapi.Router {
+func Exports(deps Deps, downloads Downloads) *httpapi.Router {
+	d := exportsAPI{Deps: deps, downloads: downloads}
 	rt := d.router()
 	rt.Handle("POST /v1/exports", httpapi.Write, d.createExport)
 	rt.Handle("GET /v1/exports", httpapi.Write, d.listExports)
@@ -23,11 +24,18 @@ func Exports(d Deps) *httpapi.Router {
 	return rt
 }
 
+// exportsAPI is the exports function's handlers: the API's dependencies and
+// the download links that only this function issues.
+type exportsAPI struct {
+	Deps
+	downloads Downloads
+}
+
 func exportURL(id string) string { return "/v1/exports/" + id }
 
 // createExport records a pending job and answers 202 at once; the job's
 // INSERT on the table's stream starts the export worker.
-func (d Deps) createExport(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d exportsAPI) createExport(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in clientele.ExportInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -77,7 +85,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (d Deps) getExport(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d exportsAPI) getExport(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	id, err := pathID(r, "exportId", "export")
 	if err != nil {
 		return nil, err
@@ -93,14 +101,11 @@ func (d Deps) getExport(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 }
 
 // withLink adds a freshly presigned download link to a ready job.
-func (d Deps) withLink(ctx context.Context, e clientele.Export) (clientele.Export, error) {
+func (d exportsAPI) withLink(ctx context.Context, e clientele.Export) (clientele.Export, error) {
 	if e.Status != clientele.ExportReady {
 		return e, nil
 	}
-	if d.Downloads == nil {
-		return e, fmt.Errorf("exports are not configured in this function")
-	}
-	url, exp, err := d.Downloads.URL(ctx, e.ObjectKey, e.FileName)
+	url, exp, err := d.downloads.URL(ctx, e.ObjectKey, e.FileName)
 	if err != nil {
 		return e, clientele.Wrap(clientele.Unavailable, err, "the download link could not be issued; retry shortly")
 	}
@@ -110,9 +115,9 @@ func (d Deps) withLink(ctx context.Context, e clientele.Export) (clientele.Expor
 
 // listExports lists the portal's jobs, newest first, without links (each
 // link is issued by GET /v1/exports/{exportId}).
-func (d Deps) listExports(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (d exportsAPI) listExports(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	query := queryKey("exports")
-	limit, start, err := listArgs(d, r, query)
+	limit, start, err := listArgs(d.Deps, r, query)
 	if err != nil {
 		return nil, err
 	}
@@ -124,5 +129,5 @@ func (d Deps) listExports(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	for i := range p.Items {
 		p.Items[i] = p.Items[i].AsOf(now)
 	}
-	return page(d, r, query, p), nil
+	return page(d.Deps, r, query, p), nil
 }

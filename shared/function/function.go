@@ -53,9 +53,20 @@ func Load(getenv func(string) string, required []string) (Base, error) {
 }
 
 // Option adds to an API function's dependencies what only some functions
-// need (mail, export links, CRMs: the sub-packages sesmail, s3exports and
-// kmscrm), so that the others do not link it.
+// need (mail: sub-package sesmail), so that the others do not link it.
 type Option func(b Base, d *api.Deps)
+
+// RouterFunc builds an API function's router. One that needs what only it
+// uses (export links, CRMs) builds that from the base (sub-packages
+// s3exports and kmscrm); the others need only the API's dependencies
+// (Routes).
+type RouterFunc func(b Base, d api.Deps) *httpapi.Router
+
+// Routes is the RouterFunc of a router that needs only the API's
+// dependencies.
+func Routes(router func(api.Deps) *httpapi.Router) RouterFunc {
+	return func(_ Base, d api.Deps) *httpapi.Router { return router(d) }
+}
 
 // Build builds an API function's dependencies.
 func Build(b Base, opts ...Option) (api.Deps, error) {
@@ -85,7 +96,7 @@ func Build(b Base, opts ...Option) (api.Deps, error) {
 }
 
 // Init builds the router of an API function from the environment.
-func Init(getenv func(string) string, router func(api.Deps) *httpapi.Router, required []string, opts ...Option) (*httpapi.Router, error) {
+func Init(getenv func(string) string, router RouterFunc, required []string, opts ...Option) (*httpapi.Router, error) {
 	b, err := Load(getenv, required)
 	if err != nil {
 		return nil, err
@@ -94,13 +105,13 @@ func Init(getenv func(string) string, router func(api.Deps) *httpapi.Router, req
 	if err != nil {
 		return nil, err
 	}
-	return router(deps), nil
+	return router(b, deps), nil
 }
 
 // Main runs an API function: it is all a function's main does. A
 // configuration error ends the process at init with a message naming it,
 // which Lambda reports as an init failure.
-func Main(router func(api.Deps) *httpapi.Router, required []string, opts ...Option) {
+func Main(router RouterFunc, required []string, opts ...Option) {
 	rt, err := Init(os.Getenv, router, required, opts...)
 	if err != nil {
 		exit(err)

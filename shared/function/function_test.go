@@ -10,6 +10,8 @@ import (
 	"github.com/clientele/clientele/shared/awsclient"
 	"github.com/clientele/clientele/shared/config"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/function/kmscrm"
+	"github.com/clientele/clientele/shared/function/s3exports"
 	"github.com/clientele/clientele/shared/function/sesmail"
 	"github.com/clientele/clientele/shared/httpapi"
 )
@@ -38,7 +40,8 @@ func listener(t testing.TB) (string, *atomic.Int64) {
 func env(endpoint string) func(string) string {
 	vars := map[string]string{
 		"TABLE_NAME": "t", "CURSOR_SECRET": strings.Repeat("x", 32), "AWS_REGION": "eu-west-1",
-		"DYNAMODB_ENDPOINT": endpoint, "SES_ENDPOINT": endpoint, "MAIL_FROM": "no-reply@example.com", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+		"DYNAMODB_ENDPOINT": endpoint, "SES_ENDPOINT": endpoint, "MAIL_FROM": "no-reply@example.com",
+		"EXPORTS_BUCKET": "exports", "CRM_KMS_KEY_ID": "alias/crm", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
 	}
 	return func(k string) string { return vars[k] }
 }
@@ -52,7 +55,7 @@ func TestInitMakesNoNetworkCalls(t *testing.T) {
 		"portal": api.Portal, "companies": api.Companies, "projects": api.Projects, "users": api.Users,
 	} {
 		t.Run(name, func(t *testing.T) {
-			rt, err := function.Init(env(endpoint), router, config.Mail, sesmail.Option)
+			rt, err := function.Init(env(endpoint), function.Routes(router), config.Mail, sesmail.Option)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,7 +90,7 @@ func TestRemindersNeedAPIBaseURL(t *testing.T) {
 }
 
 func TestInitNamesMissingConfig(t *testing.T) {
-	_, err := function.Init(func(string) string { return "" }, api.Portal, config.API)
+	_, err := function.Init(func(string) string { return "" }, function.Routes(api.Portal), config.API)
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") || !strings.Contains(err.Error(), "CURSOR_SECRET") {
 		t.Fatalf("got %v", err)
 	}
@@ -96,23 +99,31 @@ func TestInitNamesMissingConfig(t *testing.T) {
 // initFunctions is every function's init, as its main runs it.
 var initFunctions = map[string]func(getenv func(string) string) error{
 	"portal": func(g func(string) string) error {
-		_, err := function.Init(g, api.Portal, config.API)
+		_, err := function.Init(g, function.Routes(api.Portal), config.API)
 		return err
 	},
 	"companies": func(g func(string) string) error {
-		_, err := function.Init(g, api.Companies, config.Mail, sesmail.Option)
+		_, err := function.Init(g, function.Routes(api.Companies), config.Mail, sesmail.Option)
 		return err
 	},
 	"projects": func(g func(string) string) error {
-		_, err := function.Init(g, api.Projects, config.Mail, sesmail.Option)
+		_, err := function.Init(g, function.Routes(api.Projects), config.Mail, sesmail.Option)
 		return err
 	},
 	"users": func(g func(string) string) error {
-		_, err := function.Init(g, api.Users, config.Mail, sesmail.Option)
+		_, err := function.Init(g, function.Routes(api.Users), config.Mail, sesmail.Option)
 		return err
 	},
 	"client": func(g func(string) string) error {
-		_, err := function.Init(g, api.Client, config.Mail, sesmail.Option)
+		_, err := function.Init(g, function.Routes(api.Client), config.Mail, sesmail.Option)
+		return err
+	},
+	"exports": func(g func(string) string) error {
+		_, err := function.Init(g, s3exports.Router, config.Exports)
+		return err
+	},
+	"crm": func(g func(string) string) error {
+		_, err := function.Init(g, kmscrm.Router, config.CRM, sesmail.Option)
 		return err
 	},
 	"reminders": func(g func(string) string) error {

@@ -76,15 +76,15 @@ const (
 
 // Functions maps each function of template.yaml to its router: the one
 // place to register a new function with the local stack.
-var Functions = map[string]func(api.Deps) *httpapi.Router{
-	"PortalFunction":    api.Portal,
-	"CompaniesFunction": api.Companies,
-	"ProjectsFunction":  api.Projects,
-	"UsersFunction":     api.Users,
-	"CrmFunction":       api.CRM,
-	"ClientFunction":    api.Client,
-	"PagesFunction":     api.Pages,
-	"ExportsFunction":   api.Exports,
+var Functions = map[string]function.RouterFunc{
+	"PortalFunction":    function.Routes(api.Portal),
+	"CompaniesFunction": function.Routes(api.Companies),
+	"ProjectsFunction":  function.Routes(api.Projects),
+	"UsersFunction":     function.Routes(api.Users),
+	"CrmFunction":       kmscrm.Router,
+	"ClientFunction":    function.Routes(api.Client),
+	"PagesFunction":     function.Routes(api.Pages),
+	"ExportsFunction":   s3exports.Router,
 }
 
 // Scheduled are the functions of template.yaml that no route reaches; the
@@ -275,7 +275,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		_, _ = awsclient.DynamoDB(awsCfg, cfg.DynamoEndpoint).DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &cfg.TableName})
 	})
 	base := function.NewBase(cfg, awsCfg, clk, log)
-	deps, err := function.Build(base, sesmail.Option, s3exports.Option, kmscrm.Option)
+	deps, err := function.Build(base, sesmail.Option)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		if !ok {
 			return nil, fmt.Errorf("template.yaml declares %s, which the local stack does not know (add it to stack.Functions)", fn)
 		}
-		st.Routers[fn] = build(deps)
+		st.Routers[fn] = build(base, deps)
 	}
 	st.Routes = tmpl.Routes()
 	for _, r := range st.Routes {

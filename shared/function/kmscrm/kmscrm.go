@@ -6,18 +6,19 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/crm"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/seal"
 )
 
-// Option is a function.Option.
-func Option(b function.Base, d *api.Deps) {
-	cfg := b.Config
-	if cfg.CRMKeyID == "" {
-		return
-	}
-	d.CRMs = &api.CRMs{
-		Sealer:  seal.New(seal.Client(b.AWS, cfg.KMSEndpoint), cfg.CRMKeyID),
-		Connect: func(c crm.Credentials) (crm.Connector, error) { return crm.New(c, crm.WithClock(d.Clock.Now)) },
-		Origins: cfg.CRMAllowedOrigins,
+// CRMs is how the crm function reaches the portals' CRMs: credentials
+// sealed under CRM_KMS_KEY_ID, connectors on the function's clock.
+func CRMs(b function.Base) api.CRMs {
+	return api.CRMs{
+		Sealer:  seal.New(seal.Client(b.AWS, b.Config.KMSEndpoint), b.Config.CRMKeyID),
+		Connect: func(c crm.Credentials) (crm.Connector, error) { return crm.New(c, crm.WithClock(b.Clock.Now)) },
+		Origins: b.Config.CRMAllowedOrigins,
 	}
 }
+
+// Router is the crm function's router.
+func Router(b function.Base, d api.Deps) *httpapi.Router { return api.CRM(d, CRMs(b)) }

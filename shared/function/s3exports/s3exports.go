@@ -9,6 +9,7 @@ import (
 	"github.com/clientele/clientele/shared/api"
 	"github.com/clientele/clientele/shared/export"
 	"github.com/clientele/clientele/shared/function"
+	"github.com/clientele/clientele/shared/httpapi"
 )
 
 // Worker is the export worker of the function's bucket.
@@ -17,14 +18,14 @@ func Worker(b function.Base) *export.Worker {
 		Bucket: b.Config.ExportsBucket, Log: b.Log}
 }
 
-// Option is a function.Option: the download links of finished exports.
-func Option(b function.Base, d *api.Deps) {
-	if b.Config.ExportsBucket == "" {
-		return
-	}
-	d.Downloads = &export.Links{Presign: s3.NewPresignClient(Client(b.AWS, b.Config.S3Endpoint)), Creds: b.AWS.Credentials,
+// Downloads signs the download links of the function's bucket.
+func Downloads(b function.Base) *export.Links {
+	return &export.Links{Presign: s3.NewPresignClient(Client(b.AWS, b.Config.S3Endpoint)), Creds: b.AWS.Credentials,
 		Bucket: b.Config.ExportsBucket, TTL: b.Config.ExportLinkTTL}
 }
+
+// Router is the exports function's router.
+func Router(b function.Base, d api.Deps) *httpapi.Router { return api.Exports(d, Downloads(b)) }
 
 // Client returns an S3 client; endpoint overrides the AWS endpoint (path-style
 // addressing then, as emulators serve it).
