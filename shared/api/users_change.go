@@ -204,7 +204,7 @@ func checkTemplateID(id *string) (string, error) {
 		return "", nil
 	}
 	if *id != clientele.DefaultTemplateID && !clientele.ValidID(*id) {
-		return "", clientele.Fields{{Field: "templateId", Message: "no such invitation template"}}.Err()
+		return "", clientele.UnknownTemplate("templateId")
 	}
 	return *id, nil
 }

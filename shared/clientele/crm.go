@@ -21,6 +21,12 @@ type CRMLink struct {
 // a guard its deletion removes in one transaction).
 const MaxDealsPerProject = 50
 
+// CRMNotConnected refuses what needs the portal's CRM connection when it
+// has none.
+func CRMNotConnected() error {
+	return Errorf(NotFound, "the portal has no CRM connection; PUT /v1/portal/crm connects one")
+}
+
 // WithoutCRM is the user as those who may not see CRM links see it.
 func (u User) WithoutCRM() User { u.CRM = nil; return u }
 

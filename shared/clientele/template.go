@@ -38,3 +38,15 @@ type TemplatePatch struct {
 	Subject Optional[string] `json:"subject"`
 	Body    Optional[string] `json:"body"`
 }
+
+// UnknownTemplate refuses a choice of invitation template, in the request's
+// field, that names none of the portal's.
+func UnknownTemplate(field string) error {
+	return Fields{{Field: field, Message: "no such invitation template"}}.Err()
+}
+
+// TemplateInUse refuses deleting the template the portal sends its
+// invitations with.
+func TemplateInUse() error {
+	return Errorf(Conflict, "the portal sends its invitations with this template; choose another one first (PATCH /v1/portal invitationTemplateId)")
+}

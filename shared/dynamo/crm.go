@@ -105,10 +105,6 @@ type crmConnectionItem struct {
 	Version     int    `dynamodbav:"version"`
 }
 
-func crmNotConnected() error {
-	return clientele.Errorf(clientele.NotFound, "the portal has no CRM connection; PUT /v1/portal/crm connects one")
-}
-
 // crmConnection reads the portal's CRM connection, nil without one.
 func (s *Store) crmConnection(ctx context.Context, pid string) (*clientele.CRMConnection, error) {
 	item, err := s.getItem(ctx, portalPrefix(pid), skCRM)
@@ -128,7 +124,7 @@ func (s *Store) crmConnection(ctx context.Context, pid string) (*clientele.CRMCo
 func (s *Store) GetCRMConnection(ctx context.Context, pid string) (clientele.CRMConnection, error) {
 	c, err := s.crmConnection(ctx, pid)
 	if err == nil && c == nil {
-		err = crmNotConnected()
+		err = clientele.CRMNotConnected()
 	}
 	if err != nil {
 		return clientele.CRMConnection{}, err

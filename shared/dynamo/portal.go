@@ -155,8 +155,7 @@ func (s *Store) savePortal(ctx context.Context, cur, next clientele.Portal) (cli
 		// The template must exist when chosen; its delete checks the portal
 		// in turn, so neither can leave the other dangling.
 		items = append(items, s.conditionCheck(key(templatePK(next.ID, next.InvitationTemplateID), skMeta), "attribute_exists(PK)", nil,
-			failWith(&clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
-				Fields: []clientele.FieldError{{Field: "invitationTemplateId", Message: "no such invitation template"}}})))
+			failWith(clientele.UnknownTemplate("invitationTemplateId"))))
 	}
 	if err := s.transact(ctx, items, nil); err != nil {
 		return cur, err

@@ -125,7 +125,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, pid, id string, check func(c
 			s.dropGuard(templateNamePK(pid, clientele.NameKey(cur.Name))),
 			s.conditionCheck(key(portalPrefix(pid), skPortal), "attribute_not_exists(invitationTemplateId) OR invitationTemplateId <> :id",
 				map[string]types.AttributeValue{":id": str(id)},
-				failWith(clientele.Errorf(clientele.Conflict, "the portal sends its invitations with this template; choose another one first (PATCH /v1/portal invitationTemplateId)"))),
+				failWith(clientele.TemplateInUse())),
 		}, nil)
 	})
 	return err
@@ -167,8 +167,7 @@ func (s *Store) ReadAddContextTemplate(ctx context.Context, pid, templateID stri
 	}
 	switch {
 	case own && got[1] == nil:
-		return ac, &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
-			Fields: []clientele.FieldError{{Field: "templateId", Message: "no such invitation template"}}}
+		return ac, clientele.UnknownTemplate("templateId")
 	case own:
 		t, err := templateFromItem(got[1])
 		if err != nil {

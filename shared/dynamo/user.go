@@ -415,8 +415,7 @@ func (s *Store) ReadAddContext(ctx context.Context, pid, cid string, projectIDs,
 	var ac AddContext
 	switch {
 	case ownTemplate && got[len(got)-1] == nil:
-		return ac, &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields",
-			Fields: []clientele.FieldError{{Field: "templateId", Message: "no such invitation template"}}}
+		return ac, clientele.UnknownTemplate("templateId")
 	case ownTemplate:
 		t, err := templateFromItem(got[len(got)-1])
 		if err != nil {

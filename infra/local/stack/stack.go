@@ -435,8 +435,15 @@ func (st *Stack) runReminders(w http.ResponseWriter, r *http.Request) {
 // RunReminders runs the reminders function's handler with the stack's
 // dependencies; baseURL is the API's address for invitation links.
 func (st *Stack) RunReminders(ctx context.Context, baseURL string) (invite.Run, error) {
+	return st.Invitations(baseURL).Remind(ctx)
+}
+
+// Invitations are the invitation use cases over the stack's store and SES,
+// as the reminders function builds them; baseURL is the API's address for
+// invitation links.
+func (st *Stack) Invitations(baseURL string) invite.Invitations {
 	return invite.Invitations{Store: st.Store, Mailer: st.deps.Mailer, Log: st.deps.Log, BaseURL: baseURL,
-		ReminderPage: int(st.ReminderPage.Load())}.Remind(ctx)
+		ReminderPage: int(st.ReminderPage.Load())}
 }
 
 // Handler serves the API, /openapi.yaml and /_local/*.
