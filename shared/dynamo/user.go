@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -559,32 +560,41 @@ func (s *Store) countUsers(pid string, prev, next *clientele.User) []txItem {
 		}
 		return d
 	}
-	var adds, conds []string
-	vals := map[string]types.AttributeValue{}
+	// Which counters move depends on the change: the SDK's builder writes
+	// the expression and its placeholders.
+	var update expression.UpdateBuilder
+	var conds []expression.ConditionBuilder
 	for _, c := range []struct {
-		counter, limit, val string
-		delta               int
+		counter, limit string
+		delta          int
 	}{
-		{"seatsUsed", "clientSeatLimit", ":seats", delta(clientele.User.HoldsSeat)},
-		{"noAccessUsed", "noAccessUserLimit", ":noAccess", delta(clientele.User.HoldsNoAccessSlot)},
+		{"seatsUsed", "clientSeatLimit", delta(clientele.User.HoldsSeat)},
+		{"noAccessUsed", "noAccessUserLimit", delta(clientele.User.HoldsNoAccessSlot)},
 	} {
+		counter, limit := expression.Name(c.counter), expression.Name(c.limit)
 		switch {
 		case c.delta > 0:
-			conds = append(conds, "(attribute_not_exists("+c.limit+") OR attribute_not_exists("+c.counter+") OR "+c.counter+" < "+c.limit+")")
+			conds = append(conds, expression.Or(expression.AttributeNotExists(limit), expression.AttributeNotExists(counter), counter.LessThan(limit)))
 		case c.delta < 0:
 			// Never below zero, whatever a half-migrated counter says.
-			conds = append(conds, c.counter+" > :zero")
-			vals[":zero"] = num(0)
+			conds = append(conds, counter.GreaterThan(expression.Value(0)))
 		default:
 			continue
 		}
-		adds = append(adds, c.counter+" "+c.val)
-		vals[c.val] = num(c.delta)
+		update = update.Add(counter, expression.Value(c.delta))
 	}
-	if len(adds) == 0 {
+	if len(conds) == 0 {
 		return nil
 	}
-	return []txItem{s.update(key(portalPrefix(pid), skPortal), "ADD "+strings.Join(adds, ", "), strings.Join(conds, " AND "), nil, vals,
+	cond := conds[0]
+	if len(conds) > 1 {
+		cond = expression.And(conds[0], conds[1], conds[2:]...)
+	}
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		panic(err) // built from the constants above: failing is a bug
+	}
+	return []txItem{s.update(key(portalPrefix(pid), skPortal), *expr.Update(), *expr.Condition(), expr.Names(), expr.Values(),
 		func(old map[string]types.AttributeValue) error {
 			p, err := portalFromItem(pid, old)
 			if err != nil {
