@@ -112,6 +112,7 @@ type Added struct {
 func (s Invitations) AddAll(ctx context.Context, ac dynamo.AddContext, req clientele.NewUsers, by clientele.Actor) Added {
 	res := Added{Created: []clientele.User{}}
 	seen := map[string]bool{}
+	create := s.ByStaff(ctx, ac.Portal.ID, by)
 	for _, raw := range req.Emails {
 		email, err := clientele.NormalizeEmail(raw)
 		switch {
@@ -123,7 +124,7 @@ func (s Invitations) AddAll(ctx context.Context, ac dynamo.AddContext, req clien
 		if err == nil {
 			seen[clientele.EmailKey(email)] = true
 			var u clientele.User
-			u, err = s.Add(ctx, ac, req.Template, email, s.ByStaff(ctx, ac.Portal.ID, by))
+			u, err = s.Add(ctx, ac, req.Template, email, create)
 			if err == nil {
 				res.Created = append(res.Created, u)
 				continue
