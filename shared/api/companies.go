@@ -7,6 +7,7 @@ import (
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/idempotency"
 )
 
 // Companies is the router of the companies function.
@@ -26,83 +27,39 @@ func Companies(d Deps) *httpapi.Router {
 
 func companyURL(id string) string { return "/v1/companies/" + id }
 
+var companies = entity[clientele.Company]{param: "companyId", what: "company", url: companyURL,
+	key: func(c clientele.Company) (string, int) { return c.ID, c.Version }}
+
 func (d Deps) createCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	var in clientele.CompanyInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	c, err := clientele.NewCompany(in, "", d.Store.NewID(), d.Store.Now())
-	if err != nil {
-		return nil, err
-	}
-	resp := httpapi.Created(companyURL(c.ID), c.Version, c)
-	if _, err := d.Store.CreateCompany(ctx, r.Principal.PortalID, c, actor(r), r.Record(resp)); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return create(companies, r, func(in clientele.CompanyInput) (clientele.Company, error) {
+		return clientele.NewCompany(in, "", d.Store.NewID(), d.Store.Now())
+	}, func(c clientele.Company, rec *idempotency.Record) error {
+		_, err := d.Store.CreateCompany(ctx, r.Principal.PortalID, c, actor(r), rec)
+		return err
+	})
 }
 
 func (d Deps) listCompanies(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	q := clientele.NameKey(r.Query("q"))
-	query := queryKey("companies", q)
-	limit, start, err := listArgs(d, r, query)
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.ListCompanies(ctx, r.Principal.PortalID, q, limit, start)
-	if err != nil {
-		return nil, err
-	}
-	return page(d, r, query, p), nil
+	return list(d, r, queryKey("companies", q), func(limit int, start map[string]string) (dynamo.Page[clientele.Company], error) {
+		return d.Store.ListCompanies(ctx, r.Principal.PortalID, q, limit, start)
+	})
 }
 
 func (d Deps) getCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "companyId", "company")
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.Store.GetCompany(ctx, r.Principal.PortalID, id)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, crmView(r, c)), c.Version), nil
+	return get(companies, r, func(id string) (clientele.Company, error) { return d.Store.GetCompany(ctx, r.Principal.PortalID, id) })
 }
 
 func (d Deps) patchCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "companyId", "company")
-	if err != nil {
-		return nil, err
-	}
-	var patch clientele.CompanyPatch
-	if err := r.Decode(&patch); err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	c, err := d.Store.UpdateCompany(ctx, r.Principal.PortalID, id, actor(r), func(cur clientele.Company) (clientele.Company, clientele.Changes, error) {
-		if err := pre.Check(cur.Version); err != nil {
-			return cur, nil, err
-		}
-		return patch.Apply(cur)
+	return patch[clientele.CompanyPatch](companies, r, func(id string, apply func(clientele.Company) (clientele.Company, clientele.Changes, error)) (clientele.Company, error) {
+		return d.Store.UpdateCompany(ctx, r.Principal.PortalID, id, actor(r), apply)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, c), c.Version), nil
 }
 
+// deleteCompany deletes a company with its users; with ?notify=true each
+// of them is told.
 func (d Deps) deleteCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "companyId", "company")
-	if err != nil {
-		return nil, err
-	}
 	notify, err := r.Bool("notify")
-	if err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +69,9 @@ func (d Deps) deleteCompany(ctx context.Context, r *httpapi.Request) (*httpapi.R
 			d.notify(ctx, r, u, "Your client portal access was removed", "An administrator removed your company, and with it your access, from the client portal.")
 		}
 	}
-	if err := d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, actor(r), func(c clientele.Company) error { return pre.Check(c.Version) }, deleted); err != nil {
-		return nil, err
-	}
-	return httpapi.NoContent(), nil
+	return remove(companies, r, func(id string, check func(clientele.Company) error) error {
+		return d.Store.DeleteCompany(ctx, r.Principal.PortalID, id, actor(r), check, deleted)
+	})
 }
 
 func (d Deps) companyHistory(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -66,17 +66,7 @@ func FuzzRequestBodies(f *testing.F) {
 		},
 		func(b []byte) error {
 			var in clientele.TemplateInput
-			return orValidate(httpapi.DecodeJSON(b, &in), func() error {
-				t := clientele.InvitationTemplate{}
-				for _, v := range []struct{ in, out *string }{{in.Name, &t.Name}, {in.Subject, &t.Subject}, {in.Body, &t.Body}} {
-					if v.in != nil {
-						*v.out = *v.in
-					}
-				}
-				var fs clientele.Fields
-				checkTemplate(&fs, &t)
-				return fs.Err()
-			})
+			return orValidate(httpapi.DecodeJSON(b, &in), func() error { _, err := clientele.NewTemplate(in, "t", cur.CreatedAt); return err })
 		},
 		func(b []byte) error {
 			var in clientele.ProfileInput

@@ -10,6 +10,7 @@ import (
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/idempotency"
 )
 
 // The profile routes (served by the users function: profiles are given to
@@ -33,108 +34,39 @@ func permissionRoutes(d Deps, rt *httpapi.Router) {
 
 func profileURL(id string) string { return "/v1/profiles/" + id }
 
-// profileID reads the path's profile id: the built-in one's or an id.
-func profileID(r *httpapi.Request) (string, error) {
-	if id := r.Param("profileId"); id == clientele.BuiltInProfile {
-		return id, nil
-	}
-	return pathID(r, "profileId", "profile")
-}
-
-var errBuiltInProfile = clientele.Errorf(clientele.Conflict, "the built-in client profile cannot be changed or deleted; create a profile of your own")
+var profiles = entity[clientele.Profile]{param: "profileId", what: "profile", url: profileURL,
+	key:     func(p clientele.Profile) (string, int) { return p.ID, p.Version },
+	builtIn: clientele.BuiltInProfile,
+	fixed:   clientele.Errorf(clientele.Conflict, "the built-in client profile cannot be changed or deleted; create a profile of your own")}
 
 func (d Deps) createProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	var in clientele.ProfileInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	p, err := clientele.NewProfile(in, d.Store.NewID(), d.Store.Now())
-	if err != nil {
-		return nil, err
-	}
-	resp := httpapi.Created(profileURL(p.ID), p.Version, p)
-	if err := d.Store.CreateProfile(ctx, r.Principal.PortalID, p, r.Record(resp)); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return create(profiles, r, func(in clientele.ProfileInput) (clientele.Profile, error) {
+		return clientele.NewProfile(in, d.Store.NewID(), d.Store.Now())
+	}, func(p clientele.Profile, rec *idempotency.Record) error {
+		return d.Store.CreateProfile(ctx, r.Principal.PortalID, p, rec)
+	})
 }
 
 func (d Deps) listProfiles(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	query := queryKey("profiles")
-	limit, start, err := listArgs(d, r, query)
-	if err != nil {
-		return nil, err
-	}
-	first := r.Query("cursor") == ""
-	if first && limit > 1 {
-		limit-- // the built-in profile leads the first page
-	}
-	p, err := d.Store.ListProfiles(ctx, r.Principal.PortalID, limit, start)
-	if err != nil {
-		return nil, err
-	}
-	if first {
-		p.Items = append([]clientele.Profile{clientele.BuiltInClientProfile()}, p.Items...)
-	}
-	return page(d, r, query, p), nil
+	return listLed(d, r, queryKey("profiles"), clientele.BuiltInClientProfile(), func(limit int, start map[string]string) (dynamo.Page[clientele.Profile], error) {
+		return d.Store.ListProfiles(ctx, r.Principal.PortalID, limit, start)
+	})
 }
 
 func (d Deps) getProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := profileID(r)
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.GetProfile(ctx, r.Principal.PortalID, id)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
+	return get(profiles, r, func(id string) (clientele.Profile, error) { return d.Store.GetProfile(ctx, r.Principal.PortalID, id) })
 }
 
 func (d Deps) patchProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := profileID(r)
-	if err != nil {
-		return nil, err
-	}
-	var patch clientele.ProfilePatch
-	if err := r.Decode(&patch); err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	if id == clientele.BuiltInProfile {
-		return nil, errBuiltInProfile
-	}
-	p, err := d.Store.UpdateProfile(ctx, r.Principal.PortalID, id, func(cur clientele.Profile) (clientele.Profile, bool, error) {
-		if err := pre.Check(cur.Version); err != nil {
-			return cur, false, err
-		}
-		return patch.Apply(cur)
+	return patch[clientele.ProfilePatch](profiles, r, func(id string, apply func(clientele.Profile) (clientele.Profile, bool, error)) (clientele.Profile, error) {
+		return d.Store.UpdateProfile(ctx, r.Principal.PortalID, id, apply)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
 }
 
 func (d Deps) deleteProfile(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := profileID(r)
-	if err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	if id == clientele.BuiltInProfile {
-		return nil, errBuiltInProfile
-	}
-	if err := d.Store.DeleteProfile(ctx, r.Principal.PortalID, id, func(p clientele.Profile) error { return pre.Check(p.Version) }); err != nil {
-		return nil, err
-	}
-	return httpapi.NoContent(), nil
+	return remove(profiles, r, func(id string, check func(clientele.Profile) error) error {
+		return d.Store.DeleteProfile(ctx, r.Principal.PortalID, id, check)
+	})
 }
 
 // UserPermissions is a user's permissions in a project: the effective set,

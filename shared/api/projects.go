@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 	"github.com/clientele/clientele/shared/idempotency"
 )
@@ -29,85 +30,38 @@ func Projects(d Deps) *httpapi.Router {
 
 func projectURL(id string) string { return "/v1/projects/" + id }
 
+var projects = entity[clientele.Project]{param: "projectId", what: "project", url: projectURL,
+	key: func(p clientele.Project) (string, int) { return p.ID, p.Version }}
+
 func (d Deps) createProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	var in clientele.ProjectInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	p, err := clientele.NewProject(in, d.Store.NewID(), d.Store.Now())
-	if err != nil {
-		return nil, err
-	}
-	resp := httpapi.Created(projectURL(p.ID), p.Version, p)
-	if _, err := d.Store.CreateProject(ctx, r.Principal.PortalID, p, actor(r), r.Record(resp)); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return create(projects, r, func(in clientele.ProjectInput) (clientele.Project, error) {
+		return clientele.NewProject(in, d.Store.NewID(), d.Store.Now())
+	}, func(p clientele.Project, rec *idempotency.Record) error {
+		_, err := d.Store.CreateProject(ctx, r.Principal.PortalID, p, actor(r), rec)
+		return err
+	})
 }
 
 func (d Deps) listProjects(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	query := queryKey("projects")
-	limit, start, err := listArgs(d, r, query)
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.ListProjects(ctx, r.Principal.PortalID, limit, start)
-	if err != nil {
-		return nil, err
-	}
-	return page(d, r, query, p), nil
+	return list(d, r, queryKey("projects"), func(limit int, start map[string]string) (dynamo.Page[clientele.Project], error) {
+		return d.Store.ListProjects(ctx, r.Principal.PortalID, limit, start)
+	})
 }
 
 func (d Deps) getProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "projectId", "project")
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.GetProject(ctx, r.Principal.PortalID, id)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, crmView(r, p)), p.Version), nil
+	return get(projects, r, func(id string) (clientele.Project, error) { return d.Store.GetProject(ctx, r.Principal.PortalID, id) })
 }
 
 func (d Deps) patchProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "projectId", "project")
-	if err != nil {
-		return nil, err
-	}
-	var patch clientele.ProjectPatch
-	if err := r.Decode(&patch); err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.UpdateProject(ctx, r.Principal.PortalID, id, func(cur clientele.Project) (clientele.Project, clientele.Changes, error) {
-		if err := pre.Check(cur.Version); err != nil {
-			return cur, nil, err
-		}
-		return patch.Apply(cur)
+	return patch[clientele.ProjectPatch](projects, r, func(id string, apply func(clientele.Project) (clientele.Project, clientele.Changes, error)) (clientele.Project, error) {
+		return d.Store.UpdateProject(ctx, r.Principal.PortalID, id, apply)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, p), p.Version), nil
 }
 
 func (d Deps) deleteProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "projectId", "project")
-	if err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Store.DeleteProject(ctx, r.Principal.PortalID, id, actor(r), func(p clientele.Project) error { return pre.Check(p.Version) }); err != nil {
-		return nil, err
-	}
-	return httpapi.NoContent(), nil
+	return remove(projects, r, func(id string, check func(clientele.Project) error) error {
+		return d.Store.DeleteProject(ctx, r.Principal.PortalID, id, actor(r), check)
+	})
 }
 
 // addCompanyInput is the body of POST /v1/projects/{id}/companies.

@@ -4,7 +4,9 @@ import (
 	"context"
 
 	"github.com/clientele/clientele/shared/clientele"
+	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
+	"github.com/clientele/clientele/shared/idempotency"
 )
 
 // roleRoutes are the client roles' routes (served by the users function,
@@ -19,83 +21,35 @@ func roleRoutes(d Deps, rt *httpapi.Router) {
 
 func roleURL(id string) string { return "/v1/roles/" + id }
 
+var roles = entity[clientele.Role]{param: "roleId", what: "role", url: roleURL,
+	key: func(role clientele.Role) (string, int) { return role.ID, role.Version }}
+
 func (d Deps) createRole(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	var in clientele.RoleInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	role, err := clientele.NewRole(in, d.Store.NewID(), d.Store.Now())
-	if err != nil {
-		return nil, err
-	}
-	resp := httpapi.Created(roleURL(role.ID), role.Version, role)
-	if err := d.Store.CreateRole(ctx, r.Principal.PortalID, role, r.Record(resp)); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return create(roles, r, func(in clientele.RoleInput) (clientele.Role, error) {
+		return clientele.NewRole(in, d.Store.NewID(), d.Store.Now())
+	}, func(role clientele.Role, rec *idempotency.Record) error {
+		return d.Store.CreateRole(ctx, r.Principal.PortalID, role, rec)
+	})
 }
 
 func (d Deps) listRoles(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	query := queryKey("roles")
-	limit, start, err := listArgs(d, r, query)
-	if err != nil {
-		return nil, err
-	}
-	p, err := d.Store.ListRoles(ctx, r.Principal.PortalID, limit, start)
-	if err != nil {
-		return nil, err
-	}
-	return page(d, r, query, p), nil
+	return list(d, r, queryKey("roles"), func(limit int, start map[string]string) (dynamo.Page[clientele.Role], error) {
+		return d.Store.ListRoles(ctx, r.Principal.PortalID, limit, start)
+	})
 }
 
 func (d Deps) getRole(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "roleId", "role")
-	if err != nil {
-		return nil, err
-	}
-	role, err := d.Store.GetRole(ctx, r.Principal.PortalID, id)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, role), role.Version), nil
+	return get(roles, r, func(id string) (clientele.Role, error) { return d.Store.GetRole(ctx, r.Principal.PortalID, id) })
 }
 
 func (d Deps) patchRole(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "roleId", "role")
-	if err != nil {
-		return nil, err
-	}
-	var patch clientele.RolePatch
-	if err := r.Decode(&patch); err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	role, err := d.Store.UpdateRole(ctx, r.Principal.PortalID, id, func(cur clientele.Role) (clientele.Role, bool, error) {
-		if err := pre.Check(cur.Version); err != nil {
-			return cur, false, err
-		}
-		return patch.Apply(cur)
+	return patch[clientele.RolePatch](roles, r, func(id string, apply func(clientele.Role) (clientele.Role, bool, error)) (clientele.Role, error) {
+		return d.Store.UpdateRole(ctx, r.Principal.PortalID, id, apply)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.WithETag(httpapi.JSON(200, role), role.Version), nil
 }
 
 func (d Deps) deleteRole(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	id, err := pathID(r, "roleId", "role")
-	if err != nil {
-		return nil, err
-	}
-	pre, err := r.IfMatch()
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Store.DeleteRole(ctx, r.Principal.PortalID, id, func(role clientele.Role) error { return pre.Check(role.Version) }); err != nil {
-		return nil, err
-	}
-	return httpapi.NoContent(), nil
+	return remove(roles, r, func(id string, check func(clientele.Role) error) error {
+		return d.Store.DeleteRole(ctx, r.Principal.PortalID, id, check)
+	})
 }
