@@ -28,7 +28,7 @@ func CheckAddTargets(cid string, projectIDs, roleIDs []string, t AddTargets, rat
 		}
 	}
 	for i, p := range t.Projects {
-		field := fmt.Sprintf("projectIds[%d]", i)
+		field := itemField("projectIds", i)
 		switch {
 		case p == nil:
 			f.Add(field, "no such project")
@@ -44,3 +44,19 @@ func CheckAddTargets(cid string, projectIDs, roleIDs []string, t AddTargets, rat
 	}
 	return f.Err()
 }
+
+// MissingItems refuses the entries of the request's list field that name
+// no existing what (missing(i) says whether entry i does not), each as its
+// own field error, field[i].
+func MissingItems(field, what string, n int, missing func(i int) bool) error {
+	var f Fields
+	for i := range n {
+		if missing(i) {
+			f.Add(itemField(field, i), "no such %s", what)
+		}
+	}
+	return f.Err()
+}
+
+// itemField names entry i of a list field as problems do: field[i].
+func itemField(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }

@@ -44,3 +44,33 @@ func TestCheckAddTargets(t *testing.T) {
 		})
 	}
 }
+
+func TestMissingItems(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		missing []bool
+		want    []string
+	}{
+		{"none listed", nil, nil},
+		{"all there", []bool{false, false}, nil},
+		{"each missing entry by its index", []bool{true, false, true}, []string{"companyIds[0]: no such company", "companyIds[2]: no such company"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := MissingItems("companyIds", "company", len(tt.missing), func(i int) bool { return tt.missing[i] })
+			var got []string
+			if e, ok := errors.AsType[*Error](err); ok {
+				if e.Code != Invalid {
+					t.Fatalf("code %v, want Invalid", e.Code)
+				}
+				for _, f := range e.Fields {
+					got = append(got, f.Field+": "+f.Message)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

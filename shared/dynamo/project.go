@@ -91,29 +91,28 @@ func (s *Store) ListProjects(ctx context.Context, pid string, limit int, start m
 	})
 }
 
-// projectsForAdd reads the projects a new company joins; one TransactGetItems.
-// A missing one is a field error of field[i].
+// projectsForAdd reads the projects a new company joins; one
+// TransactGetItems. A missing one refuses the write (MissingItems).
 func (s *Store) projectsForAdd(ctx context.Context, pid string, ids []string, field string) ([]clientele.Project, error) {
 	found, err := s.ReadProjects(ctx, pid, ids)
 	if err != nil {
 		return nil, err
 	}
-	var f clientele.Fields
-	out := make([]clientele.Project, 0, len(ids))
-	for i, id := range ids {
-		if p, ok := found[id]; ok {
-			out = append(out, p)
-		} else {
-			f.Add(fmt.Sprintf("%s[%d]", field, i), "no such project")
-		}
+	if err := clientele.MissingItems(field, "project", len(ids), func(i int) bool { _, ok := found[ids[i]]; return !ok }); err != nil {
+		return nil, err
 	}
-	return out, f.Err()
+	out := make([]clientele.Project, len(ids))
+	for i, id := range ids {
+		out[i] = found[id]
+	}
+	return out, nil
 }
 
-// companiesForAdd reads companies joining a project; one TransactGetItems.
-func (s *Store) companiesForAdd(ctx context.Context, pid string, ids []string, field string) ([]clientele.Company, error) {
+// companiesForAdd checks that the companies joining a new project exist
+// and are not being deleted; one TransactGetItems.
+func (s *Store) companiesForAdd(ctx context.Context, pid string, ids []string, field string) error {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil
 	}
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {
@@ -121,25 +120,18 @@ func (s *Store) companiesForAdd(ctx context.Context, pid string, ids []string, f
 	}
 	got, err := s.getItems(ctx, keys...)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var f clientele.Fields
-	out := make([]clientele.Company, 0, len(ids))
+	gone := make([]bool, len(ids))
 	for i, item := range got {
-		c, deleting, err := clientele.Company{}, item == nil, error(nil)
+		gone[i] = item == nil
 		if item != nil {
-			c, deleting, err = companyFromItem(item)
-		}
-		switch {
-		case err != nil:
-			return nil, err
-		case deleting:
-			f.Add(fmt.Sprintf("%s[%d]", field, i), "no such company")
-		default:
-			out = append(out, c)
+			if _, gone[i], err = companyFromItem(item); err != nil {
+				return err
+			}
 		}
 	}
-	return out, f.Err()
+	return clientele.MissingItems(field, "company", len(ids), func(i int) bool { return gone[i] })
 }
 
 // addCompanyToProjectItem adds company cid to project p as read at its
@@ -181,7 +173,7 @@ func (s *Store) joinProjectItem(pid, cid, prid string) txItem {
 // history entry for each company, in one transaction.
 func (s *Store) CreateProject(ctx context.Context, pid string, p clientele.Project, actor clientele.Actor, rec *idempotency.Record) (clientele.Project, error) {
 	return retry(ctx, func() (clientele.Project, error) {
-		if _, err := s.companiesForAdd(ctx, pid, p.CompanyIDs, "companyIds"); err != nil {
+		if err := s.companiesForAdd(ctx, pid, p.CompanyIDs, "companyIds"); err != nil {
 			return p, err
 		}
 		items := []txItem{s.put(projectToItem(pid, p), "attribute_not_exists(PK)", nil, failWith(clientele.Errorf(clientele.Conflict, "project id collision; retry")))}
