@@ -27,7 +27,7 @@ deps:
 
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 9m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 lint:
 	@out=$$(gofmt -l functions shared infra); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -80,8 +80,9 @@ LOAD_C ?= 32
 load:
 	$(GO) run ./infra/load -n $(LOAD_N) -c $(LOAD_C)
 
-# make coldstart: COLDSTART_RUNS fresh starts of each function and of a
-# hello-world (infra/coldstart/hello), in alternating order, under AWS's
+# make coldstart: COLDSTART_RUNS fresh starts of each function, of a
+# hello-world (infra/coldstart/hello) and of the hello-world with a DynamoDB
+# client (infra/coldstart/floor), in alternating order, under AWS's
 # Lambda Runtime Interface Emulator (pinned in infra/coldstart/rie/go.mod)
 # with DynamoDB Local behind, built with BUILD_ARGS for the host. Its last
 # line is `cold start ratio R`: the slowest median init over hello-world's.

@@ -47,8 +47,16 @@ import (
 	"github.com/clientele/clientele/infra/template"
 )
 
-// Hello is the name of the hello-world fixture among the functions.
-const Hello = "hello"
+// The fixtures among the functions: the hello-world that cold starts are
+// measured against, and the floor, the hello-world that also builds a
+// DynamoDB client (the SDK's part of every function's cold start).
+const (
+	Hello = "hello"
+	Floor = "floor"
+)
+
+// Fixture says whether f is one of the fixtures, not a function of the app.
+func (f Function) Fixture() bool { return f.Name == Hello || f.Name == Floor }
 
 // Region is the functions' AWS_REGION.
 const Region = "us-east-1"
@@ -66,7 +74,7 @@ type Function struct {
 // Bench is what every start shares: the built binaries, DynamoDB Local with
 // the template's table, and the functions' environment.
 type Bench struct {
-	Functions []Function // Hello first, then the Makefile's FUNCTIONS
+	Functions []Function // Hello and Floor first, then the Makefile's FUNCTIONS
 	dir       string
 	rie       string
 	launch    string
@@ -76,7 +84,7 @@ type Bench struct {
 	ddbURL, key, table string
 }
 
-// Setup builds the emulator, the launcher, the hello-world and every
+// Setup builds the emulator, the launcher, the fixtures and every
 // function of the Makefile's FUNCTIONS into dir with the Makefile's build
 // flags for the host, and starts DynamoDB Local with template.yaml's table.
 func Setup(ctx context.Context, dir string) (*Bench, error) {
@@ -100,7 +108,7 @@ func Setup(ctx context.Context, dir string) (*Bench, error) {
 	})
 	wg.Go(func() { ddb, ddbErr = dynamodblocal.Shared() })
 
-	pkgs := []string{"./infra/coldstart/hello", "./infra/coldstart/launch"}
+	pkgs := []string{"./infra/coldstart/hello", "./infra/coldstart/floor", "./infra/coldstart/launch"}
 	for _, f := range mk.Functions {
 		pkgs = append(pkgs, "./functions/"+f)
 	}
@@ -111,7 +119,7 @@ func Setup(ctx context.Context, dir string) (*Bench, error) {
 	if err = errors.Join(err, rieErr, ddbErr); err != nil {
 		return nil, err
 	}
-	for _, name := range append([]string{Hello}, mk.Functions...) {
+	for _, name := range append([]string{Hello, Floor}, mk.Functions...) {
 		p := filepath.Join(dir, "bin", name)
 		st, err := os.Stat(p)
 		if err != nil {

@@ -41,7 +41,7 @@ func TestBootstraps(t *testing.T) {
 					t.Errorf("got %s, want an API Gateway response with status %d", res.Body, want)
 				}
 			}
-			if fn.Name == Hello && string(res.Body) != `"hello"` {
+			if fn.Fixture() && string(res.Body) != `"hello"` {
 				t.Errorf("got %s, want \"hello\"", res.Body)
 			}
 			t.Logf("%s: init %v, first response %v, %d bytes: %.30s", fn.Name, res.Init, res.FirstResponse, fn.Size, res.Body)

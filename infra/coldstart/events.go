@@ -37,7 +37,7 @@ func Event(function string, now time.Time) ([]byte, error) {
 	}
 	var ev any
 	switch function {
-	case Hello:
+	case Hello, Floor:
 		ev = map[string]string{}
 	case "exportworker", "events":
 		ev = events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{}}

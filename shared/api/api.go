@@ -1,7 +1,7 @@
 // Package api holds the handlers of Clientele's HTTP API, one router per
-// Lambda function. Handlers decode and validate, call a use case (package
-// invite) or the store, and render; the rules live in package clientele and
-// the conditions in package dynamo.
+// Lambda function. Handlers decode and validate, call a use case (packages
+// invite, csvimport, crmimport) or the store, and render; the rules live in package
+// clientele and the conditions in package dynamo.
 package api
 
 import (

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/crm"
+	"github.com/clientele/clientele/shared/crmimport"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 )
@@ -70,37 +71,6 @@ type crmSecrets struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
-// crmError turns a connector's or the sealer's failure into the caller's
-// problem; stored says whether the credentials are the portal's stored
-// ones (a refusal then means reconnecting) or the request's (a 400).
-func crmError(err error, stored bool) error {
-	if err == nil {
-		return nil
-	}
-	disconnected := &clientele.Error{Code: clientele.Conflict, Kind: "crm-disconnected", Err: err,
-		Message: "the CRM refused the portal's stored credentials (revoked or out of scope); PUT /v1/portal/crm to connect again"}
-	if u, ok := errors.AsType[*crm.Unavailable](err); ok {
-		return &clientele.Error{Code: clientele.Unavailable, Kind: "crm-unavailable", RetryAfter: u.RetryAfter, Err: err,
-			Message: "the CRM is unavailable (" + u.Reason + "); retry after " + strconv.Itoa(int(u.RetryAfter.Seconds())) + " s"}
-	}
-	switch {
-	case errors.Is(err, clientele.ErrSecretUnreadable):
-		disconnected.Message = "the portal's stored CRM credentials cannot be read; PUT /v1/portal/crm to connect again"
-		return disconnected
-	case errors.Is(err, crm.ErrNotFound):
-		return clientele.Wrap(clientele.NotFound, err, "no such record in the CRM")
-	case errors.Is(err, crm.ErrQueryTooShort):
-		return &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields", Err: err,
-			Fields: []clientele.FieldError{{Field: "q", Message: "must be at least " + strconv.Itoa(crm.MinQuery) + " characters"}}}
-	case (errors.Is(err, crm.ErrBadCredentials) || errors.Is(err, crm.ErrUnauthorized)) && stored:
-		return disconnected
-	case errors.Is(err, crm.ErrBadCredentials), errors.Is(err, crm.ErrUnauthorized):
-		return &clientele.Error{Code: clientele.Invalid, Err: err, Message: "the CRM refused the credentials: " + err.Error(),
-			Fields: []clientele.FieldError{{Field: "refreshToken", Message: "was refused by the CRM's token exchange, with clientId and clientSecret"}}}
-	}
-	return err
-}
-
 func (d crmAPI) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	var in clientele.CRMConnectionInput
 	if err := r.Decode(&in); err != nil {
@@ -127,13 +97,13 @@ func (d crmAPI) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	if err := conn.Verify(ctx); err != nil {
-		return nil, crmError(err, false)
+		return nil, crmimport.DomainError(err, false)
 	}
 	secrets, _ := json.Marshal(crmSecrets{ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken})
 	pid := r.Principal.PortalID
 	sealed, err := d.crms.Sealer.Seal(ctx, pid, secrets)
 	if err != nil {
-		return nil, crmError(err, true)
+		return nil, crmimport.DomainError(err, true)
 	}
 	c := clientele.CRMConnection{Provider: in.Provider, APIDomain: in.APIDomain, AccountsURL: in.AccountsURL,
 		ClientID: in.ClientID, Status: clientele.Connected, ConnectedAt: d.Store.Now(), Sealed: sealed}
@@ -177,11 +147,11 @@ func (d crmAPI) connector(ctx context.Context, pid string) (crm.Connector, error
 	}
 	plain, err := d.crms.Sealer.Open(ctx, pid, c.Sealed)
 	if err != nil {
-		return nil, crmError(err, true)
+		return nil, crmimport.DomainError(err, true)
 	}
 	var s crmSecrets
 	if err := json.Unmarshal(plain, &s); err != nil {
-		return nil, crmError(clientele.ErrSecretUnreadable, true)
+		return nil, crmimport.DomainError(clientele.ErrSecretUnreadable, true)
 	}
 	return d.crms.Connect(crm.Credentials{Provider: c.Provider, APIDomain: c.APIDomain, AccountsURL: c.AccountsURL,
 		ClientID: c.ClientID, ClientSecret: s.ClientSecret, RefreshToken: s.RefreshToken})
@@ -218,7 +188,7 @@ func (d crmAPI) crmContacts(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	}
 	contacts, next, err := crm.ListContacts(ctx, conn, q, from, limit)
 	if err != nil {
-		return nil, crmError(err, true)
+		return nil, crmimport.DomainError(err, true)
 	}
 	ids := make([]string, len(contacts))
 	for i, c := range contacts {

@@ -67,6 +67,20 @@ func Wrap(code Code, err error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: err}
 }
 
+// internalDetail is all a caller is told of an Internal error.
+const internalDetail = "An unexpected error occurred. Quote the X-Request-Id when reporting it."
+
+// Detail is what a caller may be told of err: an *Error's message, and a
+// generic text for an Internal error or one that is not an *Error, whose
+// cause is logged, never shown. Problems and the items of bulk answers say
+// it.
+func Detail(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok && e.Code != Internal {
+		return e.Message
+	}
+	return internalDetail
+}
+
 // ErrorCode returns the code of err, Internal for errors that are not *Error.
 func ErrorCode(err error) Code {
 	if e, ok := errors.AsType[*Error](err); ok {

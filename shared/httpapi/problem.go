@@ -73,12 +73,9 @@ type Description struct {
 func Describe(err error) Description {
 	e := domainError(err)
 	k := kinds[e.Code]
-	d := Description{Status: k.status, Type: "/problems/" + k.slug, Title: k.title, Detail: e.Message}
+	d := Description{Status: k.status, Type: "/problems/" + k.slug, Title: k.title, Detail: clientele.Detail(e)}
 	if e.Kind != "" {
 		d.Type = "/problems/" + e.Kind
-	}
-	if e.Code == clientele.Internal {
-		d.Detail = "An unexpected error occurred. Quote the X-Request-Id when reporting it."
 	}
 	return d
 }
