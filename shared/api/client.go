@@ -196,11 +196,18 @@ func (d Deps) getMe(ctx context.Context, r *httpapi.Request) (*httpapi.Response,
 
 // dummyHash is verified against when an address has no password, so that
 // an unknown address takes as long to refuse as a wrong password. Made on
-// first use: argon2id at init would slow every cold start.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := auth.HashPassword("clientele dummy password for timing")
-	return h
-})
+// first use: argon2id at init would slow every cold start. A zero Once,
+// not a sync.OnceValue built at package init, so that only the functions
+// that sign users in link argon2 (and golang.org/x/sys/cpu's init).
+func dummyHash() string {
+	dummy.once.Do(func() { dummy.hash, _ = auth.HashPassword("clientele dummy password for timing") })
+	return dummy.hash
+}
+
+var dummy struct {
+	once sync.Once
+	hash string
+}
 
 // login signs a client user in. A wrong password, an unknown address, a
 // user who never set a password and a deactivated user all get the same
