@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 
 	"github.com/clientele/clientele/shared/clientele"
@@ -50,11 +49,7 @@ func (d exportsAPI) createExport(ctx context.Context, r *httpapi.Request) (*http
 			return nil, err
 		}
 		var f clientele.Fields
-		for i, id := range in.ProjectIDs {
-			if _, ok := found[id]; !ok {
-				f.Add(fmt.Sprintf("projectIds[%d]", i), "no such project")
-			}
-		}
+		clientele.Unknown(&f, "projectIds", "project", in.ProjectIDs, found)
 		if err := f.Err(); err != nil {
 			return nil, err
 		}

@@ -28,6 +28,23 @@ func (k entity[T]) id(r *httpapi.Request) (string, error) {
 	return pathID(r, k.param, k.what)
 }
 
+// change is what a change of entity id is checked with, under the
+// store's read: If-Match against the version read. The built-in one
+// refuses every change.
+func (k entity[T]) change(r *httpapi.Request, id string) (func(T) error, error) {
+	pre, err := r.IfMatch()
+	if err != nil {
+		return nil, err
+	}
+	if k.builtIn != "" && id == k.builtIn {
+		return nil, k.fixed
+	}
+	return func(v T) error {
+		_, version := k.key(v)
+		return pre.Check(version)
+	}, nil
+}
+
 // create answers a POST of one entity: build it from the decoded body In,
 // write it with the 201 recorded, so that an Idempotency-Key replay
 // answers the same.
@@ -104,16 +121,12 @@ func patch[P interface{ Apply(T) (T, C, error) }, T, C any](k entity[T], r *http
 	if err := r.Decode(&p); err != nil {
 		return nil, err
 	}
-	pre, err := r.IfMatch()
+	check, err := k.change(r, id)
 	if err != nil {
 		return nil, err
 	}
-	if k.builtIn != "" && id == k.builtIn {
-		return nil, k.fixed
-	}
 	v, err := update(id, func(cur T) (T, C, error) {
-		_, version := k.key(cur)
-		if err := pre.Check(version); err != nil {
+		if err := check(cur); err != nil {
 			var none C
 			return cur, none, err
 		}
@@ -133,16 +146,9 @@ func remove[T any](k entity[T], r *httpapi.Request, del func(id string, check fu
 	if err != nil {
 		return nil, err
 	}
-	pre, err := r.IfMatch()
+	check, err := k.change(r, id)
 	if err != nil {
 		return nil, err
-	}
-	if k.builtIn != "" && id == k.builtIn {
-		return nil, k.fixed
-	}
-	check := func(v T) error {
-		_, version := k.key(v)
-		return pre.Check(version)
 	}
 	if err := del(id, check); err != nil {
 		return nil, err

@@ -45,17 +45,15 @@ func CheckAddTargets(cid string, projectIDs, roleIDs []string, t AddTargets, rat
 	return f.Err()
 }
 
-// MissingItems refuses the entries of the request's list field that name
-// no existing what (missing(i) says whether entry i does not), each as its
-// own field error, field[i].
-func MissingItems(field, what string, n int, missing func(i int) bool) error {
-	var f Fields
-	for i := range n {
-		if missing(i) {
+// Unknown adds to f an error for each entry of the request's list field,
+// ids, that is not a key of found, the entities read: "no such <what>", as
+// its own field, field[i].
+func Unknown[V any](f *Fields, field, what string, ids []string, found map[string]V) {
+	for i, id := range ids {
+		if _, ok := found[id]; !ok {
 			f.Add(itemField(field, i), "no such %s", what)
 		}
 	}
-	return f.Err()
 }
 
 // itemField names entry i of a list field as problems do: field[i].

@@ -30,47 +30,49 @@ func TestCheckAddTargets(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := CheckAddTargets("c", nil, tt.roles, tt.t, tt.rate, nil)
-			var got []string
-			if e, ok := errors.AsType[*Error](err); ok {
-				for _, f := range e.Fields {
-					got = append(got, f.Field+": "+f.Message)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
+			if got := fieldErrors(t, err); !slices.Equal(got, tt.want) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-func TestMissingItems(t *testing.T) {
+func TestUnknown(t *testing.T) {
+	found := map[string]Company{"a": {ID: "a"}, "b": {ID: "b"}}
 	for _, tt := range []struct {
-		name    string
-		missing []bool
-		want    []string
+		name string
+		ids  []string
+		want []string
 	}{
 		{"none listed", nil, nil},
-		{"all there", []bool{false, false}, nil},
-		{"each missing entry by its index", []bool{true, false, true}, []string{"companyIds[0]: no such company", "companyIds[2]: no such company"}},
+		{"all there", []string{"b", "a"}, nil},
+		{"each unknown entry by its index", []string{"x", "a", "y"}, []string{"companyIds[0]: no such company", "companyIds[2]: no such company"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			err := MissingItems("companyIds", "company", len(tt.missing), func(i int) bool { return tt.missing[i] })
-			var got []string
-			if e, ok := errors.AsType[*Error](err); ok {
-				if e.Code != Invalid {
-					t.Fatalf("code %v, want Invalid", e.Code)
-				}
-				for _, f := range e.Fields {
-					got = append(got, f.Field+": "+f.Message)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(got, tt.want) {
+			var f Fields
+			Unknown(&f, "companyIds", "company", tt.ids, found)
+			err := f.Err()
+			if got := fieldErrors(t, err); !slices.Equal(got, tt.want) {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
+}
+
+// fieldErrors is "field: message" of each field error of err, an Invalid
+// error or nil.
+func fieldErrors(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	e, ok := errors.AsType[*Error](err)
+	if !ok || e.Code != Invalid {
+		t.Fatalf("got %v, want an Invalid error", err)
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, f.Field+": "+f.Message)
+	}
+	return out
 }

@@ -14,7 +14,6 @@ package crmimport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -237,11 +236,7 @@ func (s Imports) checkTargets(ctx context.Context, pid string, req clientele.CRM
 	if err != nil {
 		return err
 	}
-	for i, id := range req.ProjectIDs {
-		if _, ok := projects[id]; !ok {
-			f.Add(fmt.Sprintf("projectIds[%d]", i), "no such project")
-		}
-	}
+	clientele.Unknown(&f, "projectIds", "project", req.ProjectIDs, projects)
 	return f.Err()
 }
 

@@ -92,13 +92,15 @@ func (s *Store) ListProjects(ctx context.Context, pid string, limit int, start m
 }
 
 // projectsForAdd reads the projects a new company joins; one
-// TransactGetItems. A missing one refuses the write (MissingItems).
+// TransactGetItems. A missing one refuses the write (clientele.Unknown).
 func (s *Store) projectsForAdd(ctx context.Context, pid string, ids []string, field string) ([]clientele.Project, error) {
 	found, err := s.ReadProjects(ctx, pid, ids)
 	if err != nil {
 		return nil, err
 	}
-	if err := clientele.MissingItems(field, "project", len(ids), func(i int) bool { _, ok := found[ids[i]]; return !ok }); err != nil {
+	var f clientele.Fields
+	clientele.Unknown(&f, field, "project", ids, found)
+	if err := f.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]clientele.Project, len(ids))
@@ -122,16 +124,22 @@ func (s *Store) companiesForAdd(ctx context.Context, pid string, ids []string, f
 	if err != nil {
 		return err
 	}
-	gone := make([]bool, len(ids))
+	live := map[string]bool{}
 	for i, item := range got {
-		gone[i] = item == nil
-		if item != nil {
-			if _, gone[i], err = companyFromItem(item); err != nil {
-				return err
-			}
+		if item == nil {
+			continue
+		}
+		_, deleting, err := companyFromItem(item)
+		if err != nil {
+			return err
+		}
+		if !deleting {
+			live[ids[i]] = true
 		}
 	}
-	return clientele.MissingItems(field, "company", len(ids), func(i int) bool { return gone[i] })
+	var f clientele.Fields
+	clientele.Unknown(&f, field, "company", ids, live)
+	return f.Err()
 }
 
 // addCompanyToProjectItem adds company cid to project p as read at its
