@@ -13,11 +13,7 @@ import (
 // Companies is the router of the companies function.
 func Companies(d Deps) *httpapi.Router {
 	rt := d.router()
-	rt.Handle("POST /v1/companies", httpapi.Write, d.createCompany)
-	rt.Handle("GET /v1/companies", httpapi.Read, d.listCompanies)
-	rt.Handle("GET /v1/companies/{companyId}", httpapi.Read, d.getCompany)
-	rt.Handle("PATCH /v1/companies/{companyId}", httpapi.Write, d.patchCompany)
-	rt.Handle("DELETE /v1/companies/{companyId}", httpapi.Write, d.deleteCompany)
+	companies.routes(rt, crud{d.listCompanies, d.createCompany, d.getCompany, d.patchCompany, d.deleteCompany})
 	rt.Handle("GET /v1/companies/{companyId}/history", httpapi.Read, d.companyHistory)
 	rt.Handle("GET /v1/companies/{companyId}/users", httpapi.Read, d.listCompanyUsers)
 	rt.Handle("GET /v1/companies/{companyId}/group", httpapi.Read, d.companyGroup)
@@ -25,9 +21,7 @@ func Companies(d Deps) *httpapi.Router {
 	return rt
 }
 
-func companyURL(id string) string { return "/v1/companies/" + id }
-
-var companies = entity[clientele.Company]{param: "companyId", what: "company", url: companyURL,
+var companies = entity[clientele.Company]{path: "/v1/companies", param: "companyId", what: "company",
 	key: func(c clientele.Company) (string, int) { return c.ID, c.Version }}
 
 func (d Deps) createCompany(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

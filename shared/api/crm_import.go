@@ -69,7 +69,7 @@ func (d crmAPI) convertDeal(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.Created(projectURL(c.Project.ID), c.Project.Version, c), nil
+	return httpapi.Created(projects.url(c.Project.ID), c.Project.Version, c), nil
 }
 
 // decodeOptional decodes a body that may be absent (all defaults).

@@ -16,11 +16,7 @@ import (
 // The profile routes (served by the users function: profiles are given to
 // users, and their counts change with user writes).
 func profileRoutes(d Deps, rt *httpapi.Router) {
-	rt.Handle("GET /v1/profiles", httpapi.Read, d.listProfiles)
-	rt.Handle("POST /v1/profiles", httpapi.Write, d.createProfile)
-	rt.Handle("GET /v1/profiles/{profileId}", httpapi.Read, d.getProfile)
-	rt.Handle("PATCH /v1/profiles/{profileId}", httpapi.Write, d.patchProfile)
-	rt.Handle("DELETE /v1/profiles/{profileId}", httpapi.Write, d.deleteProfile)
+	profiles.routes(rt, crud{d.listProfiles, d.createProfile, d.getProfile, d.patchProfile, d.deleteProfile})
 }
 
 // The per-user, per-project permission routes (served by the projects
@@ -32,9 +28,7 @@ func permissionRoutes(d Deps, rt *httpapi.Router) {
 	rt.HandleLocked("POST /v1/projects/{projectId}/users/{userId}/permissions/clone", httpapi.Write, d.clonePermissions)
 }
 
-func profileURL(id string) string { return "/v1/profiles/" + id }
-
-var profiles = entity[clientele.Profile]{param: "profileId", what: "profile", url: profileURL,
+var profiles = entity[clientele.Profile]{path: "/v1/profiles", param: "profileId", what: "profile",
 	key:     func(p clientele.Profile) (string, int) { return p.ID, p.Version },
 	builtIn: clientele.BuiltInProfile,
 	fixed:   clientele.Errorf(clientele.Conflict, "the built-in client profile cannot be changed or deleted; create a profile of your own")}

@@ -12,11 +12,7 @@ import (
 // Projects is the router of the projects function.
 func Projects(d Deps) *httpapi.Router {
 	rt := d.router()
-	rt.Handle("POST /v1/projects", httpapi.Write, d.createProject)
-	rt.Handle("GET /v1/projects", httpapi.Read, d.listProjects)
-	rt.Handle("GET /v1/projects/{projectId}", httpapi.Read, d.getProject)
-	rt.Handle("PATCH /v1/projects/{projectId}", httpapi.Write, d.patchProject)
-	rt.Handle("DELETE /v1/projects/{projectId}", httpapi.Write, d.deleteProject)
+	projects.routes(rt, crud{d.listProjects, d.createProject, d.getProject, d.patchProject, d.deleteProject})
 	rt.Handle("POST /v1/projects/{projectId}/companies", httpapi.Write, d.addProjectCompany)
 	rt.Handle("PUT /v1/projects/{projectId}/primary-company", httpapi.Write, d.setPrimaryCompany)
 	rt.Handle("DELETE /v1/projects/{projectId}/companies/{companyId}", httpapi.Write, d.removeProjectCompany)
@@ -28,9 +24,7 @@ func Projects(d Deps) *httpapi.Router {
 	return rt
 }
 
-func projectURL(id string) string { return "/v1/projects/" + id }
-
-var projects = entity[clientele.Project]{param: "projectId", what: "project", url: projectURL,
+var projects = entity[clientele.Project]{path: "/v1/projects", param: "projectId", what: "project",
 	key: func(p clientele.Project) (string, int) { return p.ID, p.Version }}
 
 func (d Deps) createProject(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -109,7 +103,7 @@ func (d Deps) addProjectCompany(ctx context.Context, r *httpapi.Request) (*httpa
 		return nil, err
 	}
 	render := func(p clientele.Project, c clientele.Company) *httpapi.Response {
-		return httpapi.Created(companyURL(c.ID), p.Version, ProjectCompany{Project: p, Company: c})
+		return httpapi.Created(companies.url(c.ID), p.Version, ProjectCompany{Project: p, Company: c})
 	}
 	p, c, err := d.Store.AddCompany(ctx, r.Principal.PortalID, prid, cid, created, in.Primary, actor(r),
 		func(p clientele.Project, c clientele.Company) *idempotency.Record { return r.Record(render(p, c)) })

@@ -11,14 +11,31 @@ import (
 // says only what is its own (the store call) and the steps they share, the
 // path id, If-Match, the ETag and the built-in's refusal, are written once.
 type entity[T any] struct {
+	path        string // of the collection; one is path/{param}
 	param, what string // the path parameter, and the noun of its 404
-	url         func(id string) string
 	key         func(T) (id string, version int)
 	// builtIn is the id of the built-in one ("" when the kind has none):
 	// it reads like the others and refuses every change with fixed.
 	builtIn string
 	fixed   error
 }
+
+// crud are an entity's five handlers.
+type crud struct{ list, create, get, patch, remove httpapi.HandlerFunc }
+
+// routes registers them, on the collection and on one entity: reads for
+// readers, changes for writers.
+func (k entity[T]) routes(rt *httpapi.Router, h crud) {
+	one := k.path + "/{" + k.param + "}"
+	rt.Handle("GET "+k.path, httpapi.Read, h.list)
+	rt.Handle("POST "+k.path, httpapi.Write, h.create)
+	rt.Handle("GET "+one, httpapi.Read, h.get)
+	rt.Handle("PATCH "+one, httpapi.Write, h.patch)
+	rt.Handle("DELETE "+one, httpapi.Write, h.remove)
+}
+
+// url is the location of entity id.
+func (k entity[T]) url(id string) string { return k.path + "/" + id }
 
 // id reads the path's id: the built-in's, or an id.
 func (k entity[T]) id(r *httpapi.Request) (string, error) {

@@ -12,16 +12,10 @@ import (
 // roleRoutes are the client roles' routes (served by the users function,
 // beside the profiles).
 func roleRoutes(d Deps, rt *httpapi.Router) {
-	rt.Handle("GET /v1/roles", httpapi.Read, d.listRoles)
-	rt.Handle("POST /v1/roles", httpapi.Write, d.createRole)
-	rt.Handle("GET /v1/roles/{roleId}", httpapi.Read, d.getRole)
-	rt.Handle("PATCH /v1/roles/{roleId}", httpapi.Write, d.patchRole)
-	rt.Handle("DELETE /v1/roles/{roleId}", httpapi.Write, d.deleteRole)
+	roles.routes(rt, crud{d.listRoles, d.createRole, d.getRole, d.patchRole, d.deleteRole})
 }
 
-func roleURL(id string) string { return "/v1/roles/" + id }
-
-var roles = entity[clientele.Role]{param: "roleId", what: "role", url: roleURL,
+var roles = entity[clientele.Role]{path: "/v1/roles", param: "roleId", what: "role",
 	key: func(role clientele.Role) (string, int) { return role.ID, role.Version }}
 
 func (d Deps) createRole(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

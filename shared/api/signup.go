@@ -26,7 +26,7 @@ func signupRoutes(d Deps, rt *httpapi.Router) {
 	rt.Handle("POST /v1/signup/{token}", httpapi.Public, d.postSignup)
 }
 
-func signupLinkURL(cid string) string { return companyURL(cid) + "/signup-link" }
+func signupLinkURL(cid string) string { return companies.url(cid) + "/signup-link" }
 
 // signupLinkView is l as staff see it: with its url, derived again from
 // the nonce, unless the key changed since it was made (then the token

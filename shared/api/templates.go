@@ -12,16 +12,10 @@ import (
 // The invitation template routes (served by the portal function: they are
 // portal settings).
 func templateRoutes(d Deps, rt *httpapi.Router) {
-	rt.Handle("GET /v1/invitation-templates", httpapi.Read, d.listTemplates)
-	rt.Handle("POST /v1/invitation-templates", httpapi.Write, d.createTemplate)
-	rt.Handle("GET /v1/invitation-templates/{templateId}", httpapi.Read, d.getTemplate)
-	rt.Handle("PATCH /v1/invitation-templates/{templateId}", httpapi.Write, d.patchTemplate)
-	rt.Handle("DELETE /v1/invitation-templates/{templateId}", httpapi.Write, d.deleteTemplate)
+	templates.routes(rt, crud{d.listTemplates, d.createTemplate, d.getTemplate, d.patchTemplate, d.deleteTemplate})
 }
 
-func templateURL(id string) string { return "/v1/invitation-templates/" + id }
-
-var templates = entity[clientele.InvitationTemplate]{param: "templateId", what: "invitation template", url: templateURL,
+var templates = entity[clientele.InvitationTemplate]{path: "/v1/invitation-templates", param: "templateId", what: "invitation template",
 	key:     func(t clientele.InvitationTemplate) (string, int) { return t.ID, t.Version },
 	builtIn: clientele.DefaultTemplateID,
 	fixed:   clientele.Errorf(clientele.Conflict, "the built-in invitation template cannot be changed or deleted; create your own and choose it with PATCH /v1/portal")}
