@@ -9,7 +9,6 @@ import (
 
 	"github.com/clientele/clientele/shared/clientele"
 	"github.com/clientele/clientele/shared/crm"
-	"github.com/clientele/clientele/shared/crmimport"
 	"github.com/clientele/clientele/shared/dynamo"
 	"github.com/clientele/clientele/shared/httpapi"
 )
@@ -97,13 +96,13 @@ func (d crmAPI) connectCRM(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 		return nil, err
 	}
 	if err := conn.Verify(ctx); err != nil {
-		return nil, crmimport.DomainError(err, false)
+		return nil, crm.DomainError(err, false)
 	}
 	secrets, _ := json.Marshal(crmSecrets{ClientSecret: in.ClientSecret, RefreshToken: in.RefreshToken})
 	pid := r.Principal.PortalID
 	sealed, err := d.crms.Sealer.Seal(ctx, pid, secrets)
 	if err != nil {
-		return nil, crmimport.DomainError(err, true)
+		return nil, crm.DomainError(err, true)
 	}
 	c := clientele.CRMConnection{Provider: in.Provider, APIDomain: in.APIDomain, AccountsURL: in.AccountsURL,
 		ClientID: in.ClientID, Status: clientele.Connected, ConnectedAt: d.Store.Now(), Sealed: sealed}
@@ -147,11 +146,11 @@ func (d crmAPI) connector(ctx context.Context, pid string) (crm.Connector, error
 	}
 	plain, err := d.crms.Sealer.Open(ctx, pid, c.Sealed)
 	if err != nil {
-		return nil, crmimport.DomainError(err, true)
+		return nil, crm.DomainError(err, true)
 	}
 	var s crmSecrets
 	if err := json.Unmarshal(plain, &s); err != nil {
-		return nil, crmimport.DomainError(clientele.ErrSecretUnreadable, true)
+		return nil, crm.DomainError(clientele.ErrSecretUnreadable, true)
 	}
 	return d.crms.Connect(crm.Credentials{Provider: c.Provider, APIDomain: c.APIDomain, AccountsURL: c.AccountsURL,
 		ClientID: c.ClientID, ClientSecret: s.ClientSecret, RefreshToken: s.RefreshToken})
@@ -188,7 +187,7 @@ func (d crmAPI) crmContacts(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	}
 	contacts, next, err := crm.ListContacts(ctx, conn, q, from, limit)
 	if err != nil {
-		return nil, crmimport.DomainError(err, true)
+		return nil, crm.DomainError(err, true)
 	}
 	ids := make([]string, len(contacts))
 	for i, c := range contacts {

@@ -1,8 +1,9 @@
 // Package crm reads a portal's CRM: the contacts Clientele imports as client
 // users and the deals it turns into projects. Connector is the
 // provider-independent interface; each CRM is one adapter behind New (Zoho
-// CRM only, for now). Errors are the package's typed errors, which the API
-// layer maps to HTTP; none carries a secret or token.
+// CRM only, for now). Errors are the package's typed errors, which
+// DomainError turns into the domain's refusals; none carries a secret or
+// token.
 package crm
 
 import (

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/clientele/clientele/shared/clientele"
@@ -120,7 +119,7 @@ func (s Imports) Contacts(ctx context.Context, pid string, in clientele.CRMImpor
 			continue
 		}
 		c, err := conn.Contact(ctx, id)
-		if err = DomainError(err, true); clientele.ErrorCode(err) == clientele.NotFound {
+		if err = crm.DomainError(err, true); clientele.ErrorCode(err) == clientele.NotFound {
 			fail(id, err)
 			continue
 		} else if err != nil {
@@ -129,7 +128,7 @@ func (s Imports) Contacts(ctx context.Context, pid string, in clientele.CRMImpor
 		todo = append(todo, c)
 		if _, seen := accounts[c.AccountID]; c.AccountID != "" && !seen && !gone[c.AccountID] {
 			a, err := conn.Account(ctx, c.AccountID)
-			switch err = DomainError(err, true); {
+			switch err = crm.DomainError(err, true); {
 			case clientele.ErrorCode(err) == clientele.NotFound:
 				gone[c.AccountID] = true
 			case err != nil:
@@ -396,7 +395,7 @@ func (s Imports) ConvertDeal(ctx context.Context, pid, dealID string, in cliente
 	}
 	deal, err := conn.Deal(ctx, dealID)
 	if err != nil {
-		if err = DomainError(err, true); clientele.ErrorCode(err) == clientele.NotFound {
+		if err = crm.DomainError(err, true); clientele.ErrorCode(err) == clientele.NotFound {
 			err = clientele.Errorf(clientele.NotFound, "no such deal in the CRM")
 		}
 		return Conversion{}, err
@@ -406,7 +405,7 @@ func (s Imports) ConvertDeal(ctx context.Context, pid, dealID string, in cliente
 	}
 	account, err := conn.Account(ctx, deal.AccountID)
 	if err != nil {
-		return Conversion{}, DomainError(err, true)
+		return Conversion{}, crm.DomainError(err, true)
 	}
 	var project *clientele.Project
 	if in.ProjectID == nil {
@@ -446,36 +445,4 @@ func (s Imports) ConvertDeal(ctx context.Context, pid, dealID string, in cliente
 		slices.Sort(c.ProjectIDs)
 	}
 	return Conversion{Project: p, Company: c, Primary: primary}, nil
-}
-
-// DomainError turns a connector's or the sealer's failure into the
-// caller's refusal; stored says whether the credentials are the portal's
-// stored ones (a refusal then means reconnecting) or the request's (an
-// invalid field).
-func DomainError(err error, stored bool) error {
-	if err == nil {
-		return nil
-	}
-	disconnected := &clientele.Error{Code: clientele.Conflict, Kind: "crm-disconnected", Err: err,
-		Message: "the CRM refused the portal's stored credentials (revoked or out of scope); PUT /v1/portal/crm to connect again"}
-	if u, ok := errors.AsType[*crm.Unavailable](err); ok {
-		return &clientele.Error{Code: clientele.Unavailable, Kind: "crm-unavailable", RetryAfter: u.RetryAfter, Err: err,
-			Message: "the CRM is unavailable (" + u.Reason + "); retry after " + strconv.Itoa(int(u.RetryAfter.Seconds())) + " s"}
-	}
-	switch {
-	case errors.Is(err, clientele.ErrSecretUnreadable):
-		disconnected.Message = "the portal's stored CRM credentials cannot be read; PUT /v1/portal/crm to connect again"
-		return disconnected
-	case errors.Is(err, crm.ErrNotFound):
-		return clientele.Wrap(clientele.NotFound, err, "no such record in the CRM")
-	case errors.Is(err, crm.ErrQueryTooShort):
-		return &clientele.Error{Code: clientele.Invalid, Message: "the request has invalid fields", Err: err,
-			Fields: []clientele.FieldError{{Field: "q", Message: "must be at least " + strconv.Itoa(crm.MinQuery) + " characters"}}}
-	case (errors.Is(err, crm.ErrBadCredentials) || errors.Is(err, crm.ErrUnauthorized)) && stored:
-		return disconnected
-	case errors.Is(err, crm.ErrBadCredentials), errors.Is(err, crm.ErrUnauthorized):
-		return &clientele.Error{Code: clientele.Invalid, Err: err, Message: "the CRM refused the credentials: " + err.Error(),
-			Fields: []clientele.FieldError{{Field: "refreshToken", Message: "was refused by the CRM's token exchange, with clientId and clientSecret"}}}
-	}
-	return err
 }

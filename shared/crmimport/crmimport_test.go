@@ -373,29 +373,4 @@ func TestConvertDeal(t *testing.T) {
 	}
 }
 
-// TestDomainError: the CRM's failures are the caller's refusals; refused
-// credentials mean reconnecting when they are the stored ones.
-func TestDomainError(t *testing.T) {
-	for _, tc := range []struct {
-		err    error
-		stored bool
-		code   clientele.Code
-		kind   string
-	}{
-		{&crm.Unavailable{RetryAfter: 7e9, Reason: "rate limited"}, true, clientele.Unavailable, "crm-unavailable"},
-		{crm.ErrNotFound, true, clientele.NotFound, ""},
-		{crm.ErrUnauthorized, true, clientele.Conflict, "crm-disconnected"},
-		{crm.ErrBadCredentials, false, clientele.Invalid, ""},
-		{clientele.ErrSecretUnreadable, true, clientele.Conflict, "crm-disconnected"},
-	} {
-		ce, ok := errors.AsType[*clientele.Error](crmimport.DomainError(tc.err, tc.stored))
-		if !ok || ce.Code != tc.code || ce.Kind != tc.kind || !errors.Is(ce, tc.err) {
-			t.Errorf("%v (stored %v): %+v", tc.err, tc.stored, ce)
-		}
-	}
-	if crmimport.DomainError(nil, true) != nil {
-		t.Errorf("no error is an error")
-	}
-}
-
 func sorted(s ...string) []string { slices.Sort(s); return s }
