@@ -13,9 +13,9 @@ import (
 // CRMImportResult is the answer to POST /v1/crm/imports: one outcome per
 // contact.
 type CRMImportResult struct {
-	Created []clientele.User    `json:"created"`
-	Skipped []crmimport.Skipped `json:"skipped"`
-	Failed  []CRMFailed         `json:"failed"`
+	Created []clientele.User     `json:"created"`
+	Skipped []crmimport.Existing `json:"skipped"`
+	Failed  []CRMFailed          `json:"failed"`
 }
 
 // CRMFailed is a contact that could not be imported, as its problem.
@@ -43,7 +43,7 @@ func (d crmAPI) importContacts(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	// Empty lists render as [], not null.
-	out := CRMImportResult{Created: []clientele.User{}, Skipped: append([]crmimport.Skipped{}, res.Skipped...), Failed: []CRMFailed{}}
+	out := CRMImportResult{Created: []clientele.User{}, Skipped: append([]crmimport.Existing{}, res.Skipped...), Failed: []CRMFailed{}}
 	for _, u := range res.Created {
 		out.Created = append(out.Created, crmView(r, u))
 	}

@@ -105,7 +105,7 @@ func listLed[T any](d Deps, r *httpapi.Request, query string, lead T, read func(
 			limit--
 		}
 		p, err := read(limit, start)
-		if first {
+		if err == nil && first {
 			p.Items = append([]T{lead}, p.Items...)
 		}
 		return p, err

@@ -56,13 +56,13 @@ type Imports struct {
 
 // Reasons a contact is skipped.
 const (
-	SkipImported = "already imported"
-	SkipAddress  = "a client user with this address exists"
+	ReasonImported = "already imported"
+	ReasonAddress  = "a client user with this address exists"
 )
 
-// Skipped is a contact left alone, with the user that already stands for
+// Existing is a contact left alone, with the user that already stands for
 // it.
-type Skipped struct {
+type Existing struct {
 	CRMID  string `json:"crmId"`
 	Reason string `json:"reason"`
 	UserID string `json:"userId,omitempty"`
@@ -78,7 +78,7 @@ type Failure struct {
 // Result is an import's outcome per contact, each list in request order.
 type Result struct {
 	Created []clientele.User
-	Skipped []Skipped
+	Skipped []Existing
 	Failed  []Failure
 }
 
@@ -115,7 +115,7 @@ func (s Imports) Contacts(ctx context.Context, pid string, in clientele.CRMImpor
 	gone := map[string]bool{} // accounts a contact names that the CRM no longer has
 	for _, id := range req.ContactIDs {
 		if uid, ok := imported[id]; ok {
-			res.Skipped = append(res.Skipped, Skipped{CRMID: id, Reason: SkipImported, UserID: uid})
+			res.Skipped = append(res.Skipped, Existing{CRMID: id, Reason: ReasonImported, UserID: uid})
 			continue
 		}
 		c, err := conn.Contact(ctx, id)
@@ -189,9 +189,9 @@ func (s Imports) Contacts(ctx context.Context, pid string, in clientele.CRMImpor
 		case err == nil:
 			res.Created = append(res.Created, u)
 		case isImported:
-			res.Skipped = append(res.Skipped, Skipped{CRMID: c.ID, Reason: SkipImported, UserID: imported.UserID})
+			res.Skipped = append(res.Skipped, Existing{CRMID: c.ID, Reason: ReasonImported, UserID: imported.UserID})
 		case isTaken && taken.UserID != "":
-			res.Skipped = append(res.Skipped, Skipped{CRMID: c.ID, Reason: SkipAddress, UserID: taken.UserID})
+			res.Skipped = append(res.Skipped, Existing{CRMID: c.ID, Reason: ReasonAddress, UserID: taken.UserID})
 		case clientele.ErrorCode(err) == clientele.Unavailable:
 			return Result{}, err
 		default:

@@ -184,7 +184,7 @@ func TestContacts(t *testing.T) {
 			}
 			eva := e.imp.Invitations.AddAll(context.Background(), ac, req, staff).Created[0]
 			res, err := e.importContacts(clientele.CRMImportInput{ContactIDs: e.ids("eva@globex.example")})
-			want := []crmimport.Skipped{{CRMID: e.ids("eva@globex.example")[0], Reason: crmimport.SkipAddress, UserID: eva.ID}}
+			want := []crmimport.Existing{{CRMID: e.ids("eva@globex.example")[0], Reason: crmimport.ReasonAddress, UserID: eva.ID}}
 			if err != nil || !slices.Equal(res.Skipped, want) || len(res.Created)+len(res.Failed) != 0 || len(e.users()) != 1 {
 				t.Errorf("%+v, %v; want skipped %+v", res, err, want)
 			}
@@ -197,9 +197,9 @@ func TestContacts(t *testing.T) {
 			}
 			mails, calls := len(e.st.Mail.Messages()), e.st.DynamoCallsByOp()["TransactWriteItems"]
 			again, err := e.importContacts(clientele.CRMImportInput{ContactIDs: ids})
-			var want []crmimport.Skipped
+			var want []crmimport.Existing
 			for i, u := range first.Created {
-				want = append(want, crmimport.Skipped{CRMID: ids[i], Reason: crmimport.SkipImported, UserID: u.ID})
+				want = append(want, crmimport.Existing{CRMID: ids[i], Reason: crmimport.ReasonImported, UserID: u.ID})
 			}
 			if err != nil || !slices.Equal(again.Skipped, want) || len(again.Created)+len(again.Failed) != 0 {
 				t.Errorf("re-run: %+v, %v; want skipped %+v", again, err, want)
